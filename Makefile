@@ -1,0 +1,88 @@
+# colo-proxy: one Makefile, everything built under build/.
+# `make` builds; `make test` runs every test layer this machine supports;
+# `make bench` runs the benchmarks; `make demo` runs the bundled example.
+# V=1 shows full commands.
+
+BUILD    ?= build
+CC       ?= cc
+CLANG    ?= clang
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -MMD -MP
+CPPFLAGS += -Icolo-core -Itools -Iproxy
+PKGS      = libpcap
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap)
+
+ifeq ($(V),1)
+Q =
+msg = @true
+else
+Q = @
+msg = @printf '  %-8s %s\n' $(1) $(2);
+endif
+
+# --- sources: adding a file to a folder is all it takes ---
+CORE_SRCS  := $(wildcard colo-core/*.c)
+PROXY_SRCS := $(wildcard proxy/*.c)
+# tools/lib*.c form libtools.a; every other tools/*.c is a program
+TLIB_SRCS  := $(wildcard tools/lib*.c)
+TOOL_SRCS  := $(filter-out $(TLIB_SRCS),$(wildcard tools/*.c))
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+
+CORE_LIB  := $(BUILD)/libcolo-core.a
+TOOLS_LIB := $(BUILD)/libtools.a
+PROXY     := $(BUILD)/colo-proxy
+TOOLS     := $(patsubst tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
+UNITS     := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+GITREV  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+all: $(PROXY) $(TOOLS) $(UNITS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -DCOLO_VERSION='"$(VERSION) ($(GITREV))"' -c $< -o $@
+
+$(CORE_LIB): $(CORE_SRCS:%.c=$(BUILD)/%.o)
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+$(TOOLS_LIB): $(TLIB_SRCS:%.c=$(BUILD)/%.o)
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+$(PROXY): $(PROXY_SRCS:%.c=$(BUILD)/%.o) $(CORE_LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tools/%: $(BUILD)/tools/%.o $(TOOLS_LIB) $(CORE_LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -ljansson -lm
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TOOLS_LIB) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lcmocka $(PKG_LIBS)
+
+test: all
+	$(Q)BUILD=$(BUILD) tests/run.sh
+
+bench: all
+	$(Q)BUILD=$(BUILD) tools/bench.sh
+
+demo: $(PROXY)
+	$(Q)./$(PROXY) compare tests/data/demo-primary.pcap tests/data/demo-secondary.pcap; \
+	  rc=$$?; [ $$rc -le 1 ] || exit $$rc
+
+# Regenerate the fixture captures in tests/data from tools/mkfixtures.c.
+fixtures: $(BUILD)/tools/mkfixtures
+	$(Q)./$(BUILD)/tools/mkfixtures tests/data
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all test bench demo fixtures clean
+.SECONDARY:
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
