@@ -7,7 +7,7 @@ BUILD    ?= build
 CC       ?= cc
 CLANG    ?= clang
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -MMD -MP
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -MMD -MP
 CPPFLAGS += -Icolo-core -Itools -Iproxy
 PKGS      = libpcap
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
