@@ -1,0 +1,67 @@
+#!/bin/bash
+# Runs every test layer this machine supports and ends with one line
+# "N passed, N failed" over all of them. Exit status 1 if anything failed.
+#   unit         cmocka binaries build/tests/test_* (always)
+#   cli          tests/cli/*.sh against build/colo-proxy (always)
+#   bpf          tests/bpf/*.sh (root only; BPF_PROG_TEST_RUN)
+#   integration  tests/integration/*.sh (root only; network namespaces)
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+export BUILD
+passed=0
+failed=0
+
+count_cmocka() {	# $1 = output file
+	local p f
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$1" | tail -1)
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$1" | tail -1)
+	echo "${p:-0} ${f:-0}"
+}
+
+count_plain() {		# last "N passed, N failed" line of a script
+	sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "$1" | tail -1
+}
+
+run_layer() {		# $1 = layer name, $2 = counter, rest = commands
+	local layer=$1 counter=$2 t out rc p f
+	shift 2
+	for t in "$@"; do
+		out=$(mktemp)
+		"$t" >"$out" 2>&1
+		rc=$?
+		read -r p f <<<"$($counter "$out")"
+		p=${p:-0}
+		f=${f:-0}
+		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+			f=1	# crashed or failed without saying how many
+		fi
+		if [ "$f" -ne 0 ] || [ "$rc" -ne 0 ]; then
+			cat "$out"
+		fi
+		printf '%-12s %-40s %4d passed %4d failed\n' "$layer" "${t##*/}" "$p" "$f"
+		passed=$((passed + p))
+		failed=$((failed + f))
+		rm -f "$out"
+	done
+}
+
+shopt -s nullglob
+units=("$BUILD"/tests/test_*)
+[ ${#units[@]} -gt 0 ] || { echo "no unit test binaries in $BUILD/tests: run make" >&2; exit 1; }
+run_layer unit count_cmocka "${units[@]}"
+run_layer cli count_plain tests/cli/*.sh
+
+for layer in bpf integration; do
+	scripts=(tests/$layer/*.sh)
+	if [ ${#scripts[@]} -eq 0 ]; then
+		echo "$layer: no tests in this layer yet"
+	elif [ "$(id -u)" -ne 0 ]; then
+		echo "$layer: skipped (needs root)"
+	else
+		run_layer "$layer" count_plain "${scripts[@]}"
+	fi
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
