@@ -246,10 +246,137 @@ static void test_tcp_long_stream_wraps(void **state)
 	h_free(h);
 }
 
+/*
+ * Randomised: the same byte stream cut into random segments on each side,
+ * with random retransmissions (whole or partly overlapping), the two sides
+ * interleaved at random. Equal streams must match completely; a stream with
+ * one byte changed on the secondary must diverge exactly there.
+ */
+static uint64_t rnd_state;
+
+static uint32_t rnd(uint32_t n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return (uint32_t)(rnd_state % n);
+}
+
+struct seg {
+	uint32_t off, len;
+};
+
+/* Cut [0, total) into segments with retransmissions; returns the count. */
+static size_t make_segments(struct seg *out, size_t cap, uint32_t total)
+{
+	uint32_t sent = 0;
+	size_t n = 0;
+
+	while (sent < total && n + 2 < cap) {
+		uint32_t len = 1 + rnd(1448);
+
+		if (len > total - sent)
+			len = total - sent;
+		out[n++] = (struct seg){ sent, len };
+		sent += len;
+		if (sent > 1 && rnd(5) == 0) {
+			uint32_t a = rnd(sent - 1);
+			uint32_t room = sent - a - 1 < 1447 ? sent - a - 1 : 1447;
+			uint32_t b = a + 1 + rnd(room);
+
+			out[n++] = (struct seg){ a, b - a };
+		}
+	}
+	assert_int_equal(sent, total);
+	return n;
+}
+
+static void random_run(uint64_t seed, int corrupt)
+{
+	static uint8_t stream[2][16384];
+	struct seg segs[2][200];
+	size_t nseg[2], next[2] = { 0, 0 };
+	const uint32_t total = sizeof(stream[0]);
+	const uint32_t base[2] = { 0x89abcdefu, 0xfffff000u };
+	uint32_t bad = 0;
+	struct harness *h = h_new(NULL);
+	const struct colo_engine_stats *st = colo_engine__stats(h->e);
+	struct pkt_spec spec = {
+		.family = 4, .src = "192.0.2.10", .dst = "192.0.2.1",
+		.sport = 8080, .dport = 41000,
+	};
+	uint32_t i;
+	int side;
+
+	rnd_state = seed;
+	for (i = 0; i < total; i++)
+		stream[0][i] = stream[1][i] = (uint8_t)rnd(256);
+	if (corrupt) {
+		bad = rnd(total);
+		stream[1][bad] ^= 0x40;
+	}
+	for (side = 0; side < 2; side++) {
+		size_t len = pkt_tcp(h_slot(h), H_FRAME_CAP, &spec, base[side],
+				     1, COLO_TCP_SYN | COLO_TCP_ACK, 1, NULL, 0,
+				     NULL, 0);
+
+		assert_int_equal(h_push(h, side, len, MS), 0);
+		nseg[side] = make_segments(segs[side], 200, total);
+	}
+	while (next[0] < nseg[0] || next[1] < nseg[1]) {
+		const struct seg *sg;
+		size_t len;
+
+		side = rnd(2);
+		if (next[side] == nseg[side])
+			side = !side;
+		sg = &segs[side][next[side]++];
+		len = pkt_tcp(h_slot(h), H_FRAME_CAP, &spec,
+			      base[side] + 1 + sg->off, 1, COLO_TCP_ACK, 1,
+			      NULL, 0, stream[side] + sg->off, sg->len);
+		assert_int_equal(h_push(h, side, len, MS), 0);
+	}
+	if (corrupt) {
+		assert_int_equal(st->checkpoints, 1);
+		assert_int_equal(h->last.reason, COLO_DIV_PAYLOAD);
+		assert_int_equal(h->last.offset, bad);
+		assert_true(st->compared_bytes <= bad);
+	} else {
+		if (st->checkpoints)
+			fail_msg("seed %llu: unexpected %s at %llu",
+				 (unsigned long long)seed,
+				 colo_reason_name(h->last.reason),
+				 (unsigned long long)h->last.offset);
+		assert_int_equal(st->compared_bytes, total);
+		assert_int_equal(st->released, st->pushed[0]);
+		assert_int_equal(st->dropped, st->pushed[1]);
+		assert_int_equal(st->held_bytes, 0);
+	}
+	h_free(h);
+}
+
+static void test_tcp_random_segmentation(void **state)
+{
+	uint64_t seed;
+
+	(void)state;
+	for (seed = 1; seed <= 200; seed++)
+		random_run(seed * 0x9e3779b97f4a7c15ULL, 0);
+}
+
+static void test_tcp_random_one_byte_differs(void **state)
+{
+	uint64_t seed;
+
+	(void)state;
+	for (seed = 1; seed <= 200; seed++)
+		random_run(seed * 0xc2b2ae3d27d4eb4fULL, 1);
+}
+
 int main(void)
 {
 	enum { NCASES = sizeof(cases) / sizeof(cases[0]) };
-	struct CMUnitTest tests[NCASES + 1];
+	struct CMUnitTest tests[NCASES + 3];
 	size_t i;
 
 	for (i = 0; i < NCASES; i++)
@@ -259,5 +386,7 @@ int main(void)
 			.initial_state = (void *)&cases[i],
 		};
 	tests[NCASES] = (struct CMUnitTest)cmocka_unit_test(test_tcp_long_stream_wraps);
-	return _cmocka_run_group_tests("tcp", tests, NCASES + 1, NULL, NULL);
+	tests[NCASES + 1] = (struct CMUnitTest)cmocka_unit_test(test_tcp_random_segmentation);
+	tests[NCASES + 2] = (struct CMUnitTest)cmocka_unit_test(test_tcp_random_one_byte_differs);
+	return _cmocka_run_group_tests("tcp", tests, NCASES + 3, NULL, NULL);
 }
