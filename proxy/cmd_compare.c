@@ -112,6 +112,8 @@ static void settle(struct compare *c)
 	colo_engine__flush(c->engine);
 	c->checkpoints++;
 	c->demand = 0;
+	pr_debug("checkpoint %" PRIu64 " at replay time %" PRIu64 " ns: engine flushed",
+		 c->checkpoints, c->now_ns);
 }
 
 static void refused_div(struct compare *c, enum colo_side side,
@@ -255,6 +257,7 @@ static void finish(struct compare *c)
 static int compare_files(struct compare *c)
 {
 	int err, i, status = COLO_EXIT_USAGE;
+	uint64_t t0;
 
 	for (i = 0; i < 2; i++)
 		if (pcap_in__open(&c->in[i], c->opt.path[i], role[i]))
@@ -271,8 +274,13 @@ static int compare_files(struct compare *c)
 		goto out_close;
 	}
 
+	t0 = wall_ns();
 	err = replay(c);
 	if (!err) {
+		t0 = wall_ns() - t0;
+		pr_info("replayed %" PRIu64 " + %" PRIu64 " frames in %" PRIu64 ".%03" PRIu64 " s",
+			c->in[0].frames, c->in[1].frames, t0 / NSEC_PER_SEC,
+			t0 % NSEC_PER_SEC / NSEC_PER_MSEC);
 		finish(c);
 		status = c->n_divs ? COLO_EXIT_DIVERGE : COLO_EXIT_OK;
 	}
