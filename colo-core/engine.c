@@ -32,7 +32,6 @@ static const char *const reason_names[COLO_DIV_MAX] = {
 	[COLO_DIV_FLOW_LIMIT] = "flow-limit",
 	[COLO_DIV_MEM_LIMIT] = "memory-limit",
 	[COLO_DIV_TABLE_LIMIT] = "table-limit",
-	[COLO_DIV_END] = "end-of-input",
 };
 
 const char *colo_reason_name(enum colo_reason r)
@@ -45,7 +44,7 @@ const char *colo_reason_name(enum colo_reason r)
 void colo_engine_cfg_default(struct colo_engine_cfg *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->timeout_ns = 3000 * NS_PER_MS;
+	cfg->timeout_ns = COLO_DEFAULT_TIMEOUT_MS * NS_PER_MS;
 	cfg->idle_ns = 60000 * NS_PER_MS;
 	cfg->linger_ns = 2000 * NS_PER_MS;
 	cfg->max_flows = 65536;

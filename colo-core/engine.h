@@ -5,10 +5,12 @@
  * checkpoint when the two outputs diverge.
  *
  * Pure: no I/O, no clock, no globals. Time comes in with each call. The engine
- * does not copy frames: it keeps the caller's struct colo_frame (pointer and
- * cookie) until it hands the frame back through ops->release (primary) or
- * ops->drop (secondary). Every frame pushed is handed back exactly once, at the
- * latest by colo_engine__flush() or colo_engine__free().
+ * does not copy frame bytes: it copies the small struct colo_frame (data
+ * pointer, length, time, cookie), and the bytes at data must stay valid until
+ * the engine hands the frame back through ops->release (primary) or ops->drop
+ * (secondary), with a pointer to its copy of the struct. Every frame pushed is
+ * handed back exactly once, at the latest by colo_engine__flush() or
+ * colo_engine__free().
  */
 #ifndef COLO_ENGINE_H
 #define COLO_ENGINE_H
@@ -43,7 +45,6 @@ enum colo_reason {
 	COLO_DIV_FLOW_LIMIT,	/* a flow holds more than its share */
 	COLO_DIV_MEM_LIMIT,	/* all flows together hold more than allowed */
 	COLO_DIV_TABLE_LIMIT,	/* more flows than allowed */
-	COLO_DIV_END,		/* caller marker: input ended with frames unmatched */
 	COLO_DIV_MAX,
 };
 
@@ -74,6 +75,8 @@ struct colo_engine_ops {
 	 * call back into the engine from here. */
 	void (*checkpoint)(void *ctx, const struct colo_divergence *d);
 };
+
+#define COLO_DEFAULT_TIMEOUT_MS 3000
 
 struct colo_engine_cfg {
 	uint64_t timeout_ns;		/* unmatched frame -> divergence (3 s) */
@@ -124,8 +127,10 @@ void colo_engine__free(struct colo_engine *e);
 
 /*
  * Take one frame from one side. 0 on success (the engine now owns the frame
- * until it hands it back, possibly before this returns), -ENOBUFS when a hard
- * limit refuses it (caller still owns it), -EINVAL on bad arguments.
+ * until it hands it back, possibly before this returns). On error the caller
+ * still owns the frame: -ENOBUFS when a hard limit refuses it, -ENOMEM when
+ * the engine cannot allocate a flow or its frame pool, -EINVAL on bad
+ * arguments.
  */
 int colo_engine__push(struct colo_engine *e, enum colo_side side,
 		      const struct colo_frame *f);

@@ -18,6 +18,9 @@
 #include "log.h"
 #include "packet.h"
 
+#define COLO_XSTR(x) #x
+#define COLO_STR(x) COLO_XSTR(x)
+
 #define NSEC_PER_MSEC	UINT64_C(1000000)
 #define NSEC_PER_SEC	UINT64_C(1000000000)
 #define PROGRESS_EVERY	4096	/* frames between looks at the wall clock */
@@ -399,7 +402,7 @@ const struct colo_cmd colo_cmd_compare = {
 	"Options:\n"
 	"      --json          print one JSON object as the only line on stdout\n"
 	"  -t, --timeout MS    an unmatched frame diverges after MS milliseconds\n"
-	"                      (default 3000)\n"
+	"                      (default " COLO_STR(COLO_DEFAULT_TIMEOUT_MS) ")\n"
 	"  -w, --pcap-out FILE write the frames of every divergence to FILE (pcap)\n"
 	"  -q, --quiet         no per-divergence lines, no warnings, no progress\n"
 	"  -v, --verbose       more diagnostics on stderr\n"
