@@ -8,10 +8,12 @@ CC       ?= cc
 CLANG    ?= clang
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -MMD -MP
-CPPFLAGS += -Icolo-core -Itools -Iproxy
-PKGS      = libpcap
+CPPFLAGS += -Icolo-core -Itools -Iproxy -Ibpf -I$(BUILD)/bpf
+PKGS      = libpcap libbpf libxdp
+ARCH     := $(shell uname -m)
+BPF_CFLAGS = -O2 -g -Wall -Werror -target bpf -I/usr/include/$(ARCH)-linux-gnu -Ibpf
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lbpf -lxdp)
 
 ifeq ($(V),1)
 Q =
@@ -28,17 +30,36 @@ PROXY_SRCS := $(wildcard proxy/*.c)
 TLIB_SRCS  := $(wildcard tools/lib*.c)
 TOOL_SRCS  := $(filter-out $(TLIB_SRCS),$(wildcard tools/*.c))
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+# bpf/NAME.bpf.c -> build/bpf/NAME.bpf.o and its skeleton build/bpf/NAME.skel.h
+BPF_SRCS   := $(wildcard bpf/*.bpf.c)
+# tests/bpf/test_*.c: BPF_PROG_TEST_RUN tests (root), built like unit tests
+BPFT_SRCS  := $(wildcard tests/bpf/test_*.c)
 
 CORE_LIB  := $(BUILD)/libcolo-core.a
 TOOLS_LIB := $(BUILD)/libtools.a
 PROXY     := $(BUILD)/colo-proxy
 TOOLS     := $(patsubst tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 UNITS     := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRCS))
+BPFTESTS  := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFT_SRCS))
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 GITREV  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
-all: $(PROXY) $(TOOLS) $(UNITS)
+all: $(BPF_OBJS) $(SKELS) $(PROXY) $(TOOLS) $(UNITS) $(BPFTESTS)
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/colo_shared.h
+	@mkdir -p $(dir $@)
+	$(call msg,BPF,$<)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)bpftool gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+
+# Userspace objects may include skeletons: build those first.
+$(PROXY_SRCS:%.c=$(BUILD)/%.o) $(BPFT_SRCS:%.c=$(BUILD)/%.o): | $(SKELS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -65,6 +86,10 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TOOLS_LIB) $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lcmocka $(PKG_LIBS)
+
+$(BUILD)/tests/bpf/%: $(BUILD)/tests/bpf/%.o $(TOOLS_LIB) $(CORE_LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 test: all
 	$(Q)BUILD=$(BUILD) tests/run.sh

@@ -3,8 +3,9 @@
 # "N passed, N failed" over all of them. Exit status 1 if anything failed.
 #   unit         cmocka binaries build/tests/test_* (always)
 #   cli          tests/cli/*.sh against build/colo-proxy (always)
-#   bpf          tests/bpf/*.sh (root only; BPF_PROG_TEST_RUN)
+#   bpf          cmocka binaries build/tests/bpf/test_* (root only; BPF_PROG_TEST_RUN)
 #   integration  tests/integration/*.sh (root only; network namespaces)
+#   e2e          tests/e2e/*.sh (real QEMU; each script skips what it cannot run)
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -52,16 +53,21 @@ units=("$BUILD"/tests/test_*)
 run_layer unit count_cmocka "${units[@]}"
 run_layer cli count_plain tests/cli/*.sh
 
-for layer in bpf integration; do
-	scripts=(tests/$layer/*.sh)
-	if [ ${#scripts[@]} -eq 0 ]; then
+root_layer() {		# $1 = layer, $2 = counter, rest = tests
+	local layer=$1 counter=$2
+	shift 2
+	if [ $# -eq 0 ]; then
 		echo "$layer: no tests in this layer yet"
 	elif [ "$(id -u)" -ne 0 ]; then
 		echo "$layer: skipped (needs root)"
 	else
-		run_layer "$layer" count_plain "${scripts[@]}"
+		run_layer "$layer" "$counter" "$@"
 	fi
-done
+}
+
+root_layer bpf count_cmocka "$BUILD"/tests/bpf/test_*
+root_layer integration count_plain tests/integration/*.sh
+root_layer e2e count_plain tests/e2e/*.sh
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -5,7 +5,7 @@
 set -eu
 
 pkgs=(make gcc clang llvm pkg-config libbpf-dev libxdp-dev bpftool
-      libpcap-dev libcmocka-dev libjansson-dev tcpdump python3 iproute2)
+      libpcap-dev libcmocka-dev libjansson-dev tcpdump python3 iproute2 ethtool)
 [ "${1:-}" = bench ] && pkgs+=(qemu-system-x86)
 
 missing=()
