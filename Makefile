@@ -32,8 +32,9 @@ TOOL_SRCS  := $(filter-out $(TLIB_SRCS),$(wildcard tools/*.c))
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 # bpf/NAME.bpf.c -> build/bpf/NAME.bpf.o and its skeleton build/bpf/NAME.skel.h
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
-# tests/bpf/test_*.c: BPF_PROG_TEST_RUN tests (root), built like unit tests
-BPFT_SRCS  := $(wildcard tests/bpf/test_*.c)
+# tests/bpf/test_*.c (BPF_PROG_TEST_RUN, root) and tests/e2e/test_*.c (real
+# QEMU): cmocka programs that may also link the proxy's modules
+LAYER_SRCS := $(wildcard tests/bpf/test_*.c tests/e2e/test_*.c)
 
 CORE_LIB  := $(BUILD)/libcolo-core.a
 TOOLS_LIB := $(BUILD)/libtools.a
@@ -42,12 +43,13 @@ TOOLS     := $(patsubst tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 UNITS     := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRCS))
-BPFTESTS  := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFT_SRCS))
+LAYERTESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(LAYER_SRCS))
+PROXY_LIB := $(BUILD)/libproxy.a
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 GITREV  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
-all: $(BPF_OBJS) $(SKELS) $(PROXY) $(TOOLS) $(UNITS) $(BPFTESTS)
+all: $(BPF_OBJS) $(SKELS) $(PROXY) $(TOOLS) $(UNITS) $(LAYERTESTS)
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/colo_shared.h
 	@mkdir -p $(dir $@)
@@ -59,7 +61,7 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(Q)bpftool gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
 
 # Userspace objects may include skeletons: build those first.
-$(PROXY_SRCS:%.c=$(BUILD)/%.o) $(BPFT_SRCS:%.c=$(BUILD)/%.o): | $(SKELS)
+$(PROXY_SRCS:%.c=$(BUILD)/%.o) $(LAYER_SRCS:%.c=$(BUILD)/%.o): | $(SKELS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -74,9 +76,14 @@ $(TOOLS_LIB): $(TLIB_SRCS:%.c=$(BUILD)/%.o)
 	$(call msg,AR,$@)
 	$(Q)$(AR) rcs $@ $^
 
-$(PROXY): $(PROXY_SRCS:%.c=$(BUILD)/%.o) $(CORE_LIB)
+# proxy/*.c but main.c form libproxy.a, which tests may link too
+$(PROXY_LIB): $(patsubst %.c,$(BUILD)/%.o,$(filter-out proxy/main.c,$(PROXY_SRCS)))
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+$(PROXY): $(BUILD)/proxy/main.o $(PROXY_LIB) $(CORE_LIB)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -ljansson
 
 $(BUILD)/tools/%: $(BUILD)/tools/%.o $(TOOLS_LIB) $(CORE_LIB)
 	$(call msg,LD,$@)
@@ -87,9 +94,13 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TOOLS_LIB) $(CORE_LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lcmocka $(PKG_LIBS)
 
-$(BUILD)/tests/bpf/%: $(BUILD)/tests/bpf/%.o $(TOOLS_LIB) $(CORE_LIB)
+$(BUILD)/tests/bpf/%: $(BUILD)/tests/bpf/%.o $(PROXY_LIB) $(TOOLS_LIB) $(CORE_LIB)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lcmocka $(PKG_LIBS) -ljansson
+
+$(BUILD)/tests/e2e/%: $(BUILD)/tests/e2e/%.o $(PROXY_LIB) $(TOOLS_LIB) $(CORE_LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lcmocka $(PKG_LIBS) -ljansson -lpthread
 
 test: all
 	$(Q)BUILD=$(BUILD) tests/run.sh

@@ -1,12 +1,13 @@
 #!/bin/bash
 # Installs what colo-proxy needs to build and test on Debian 12, and nothing
-# when all of it is present. Usage: tools/setup.sh [bench]
-#   bench  also install QEMU (for `make bench`, which races QEMU's colo-compare)
+# when all of it is present. Usage: tools/setup.sh
+# QEMU is there for the e2e tests (QMP) and for `make bench`, which races
+# QEMU's own colo-compare.
 set -eu
 
 pkgs=(make gcc clang llvm pkg-config libbpf-dev libxdp-dev bpftool
-      libpcap-dev libcmocka-dev libjansson-dev tcpdump python3 iproute2 ethtool)
-[ "${1:-}" = bench ] && pkgs+=(qemu-system-x86)
+      libpcap-dev libcmocka-dev libjansson-dev tcpdump python3 iproute2
+      ethtool util-linux qemu-system-x86)
 
 missing=()
 for p in "${pkgs[@]}"; do
