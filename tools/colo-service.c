@@ -1,0 +1,866 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * colo-service: a small deterministic service to run inside the primary and
+ * the secondary VM (or their network namespaces), and its client.
+ *
+ * Server: colo-service [--tcp PORT] [--udp PORT] [--bind ADDR]
+ *                      [--diverge-file PATH]
+ *   TCP: every request line gets one reply, a function of the line and of
+ *        the request's number on its connection:
+ *          "bytes N"  ->  N deterministic bytes, the last one '\n'
+ *          LINE       ->  "echo:LINE #COUNT CHECKSUM\n"
+ *   UDP: every datagram gets one reply datagram, a function of its payload
+ *        (count 0); "bytes N TAG" returns N bytes starting with "TAG ".
+ *   While PATH exists, one byte in the middle of every reply is flipped, so
+ *   that a VM can be made to answer differently on demand (same length).
+ *
+ * Client: colo-service --client ADDR (--tcp PORT | --udp PORT) --requests N
+ *                      [--bytes N] [--every K] [--conns C] [--timeout MS]
+ *                      [--diverged] [-v]
+ *   Sends N requests (every K-th asks for --bytes bytes), checks each reply
+ *   against the same function, prints one summary line and exits 1 on any
+ *   wrong, missing or duplicate reply, 2 on bad usage.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SVC_LINE_MAX	4096
+#define SVC_BYTES_MAX	(64u << 20)
+#define SVC_UDP_MAX	1400	/* replies stay below the MTU: no fragments */
+#define SVC_CONNS_MAX	4096
+
+static volatile sig_atomic_t svc_stop;
+
+static void svc_on_signal(int sig)
+{
+	svc_stop = 1;
+}
+
+/* --- the deterministic function, shared by server and client --- */
+
+static uint32_t svc_fnv(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	while (n--) {
+		h ^= (unsigned char)*s++;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static const char svc_alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+/* "bytes N" or "bytes N TAG": 1 and N, TAG in *tag (may be empty). */
+static int svc_parse_bytes(const char *req, size_t len, unsigned long *n,
+			   const char **tag, size_t *tag_len)
+{
+	char num[16];
+	size_t i = 6, j = 0;
+
+	if (len < 7 || memcmp(req, "bytes ", 6))
+		return 0;
+	while (i < len && req[i] >= '0' && req[i] <= '9' && j < sizeof(num) - 1)
+		num[j++] = req[i++];
+	num[j] = 0;
+	if (!j || (i < len && req[i] != ' '))
+		return 0;
+	*n = strtoul(num, NULL, 10);
+	if (*n < 1 || *n > SVC_BYTES_MAX)
+		return 0;
+	if (i < len)
+		i++;
+	*tag = req + i;
+	*tag_len = len - i;
+	return 1;
+}
+
+/*
+ * The reply to request REQ (LEN bytes, no newline), the COUNT-th on its
+ * connection. Returns a malloc'd buffer and its length in *out_len, or NULL.
+ */
+static char *svc_reply(const char *req, size_t len, unsigned int count,
+		       int diverged, size_t *out_len)
+{
+	const char *tag;
+	size_t tag_len, i, n;
+	unsigned long want;
+	char *buf;
+
+	if (svc_parse_bytes(req, len, &want, &tag, &tag_len)) {
+		n = want;
+		buf = malloc(n);
+		if (!buf)
+			return NULL;
+		for (i = 0; i + 1 < n; i++)
+			buf[i] = svc_alphabet[(i + 7 * count) % 36];
+		if (tag_len) {
+			size_t t = tag_len + 1 < n ? tag_len : (n > 1 ? n - 2 : 0);
+
+			memcpy(buf, tag, t);
+			if (t + 1 < n)
+				buf[t] = ' ';
+		}
+		buf[n - 1] = '\n';
+	} else {
+		n = len + 48;
+		buf = malloc(n);
+		if (!buf)
+			return NULL;
+		memcpy(buf, "echo:", 5);
+		memcpy(buf + 5, req, len);
+		n = 5 + len + snprintf(buf + 5 + len, 48, " #%u %08x\n", count,
+				       svc_fnv(req, len) ^ count);
+	}
+	if (diverged && n >= 3)
+		buf[(n - 1) / 2] ^= 0x20;
+	*out_len = n;
+	return buf;
+}
+
+/* --- addresses and sockets --- */
+
+static int svc_addr(const char *host, int port, int type, int passive,
+		    struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct addrinfo hints = { .ai_socktype = type, .ai_flags = AI_NUMERICHOST };
+	struct addrinfo *ai;
+	char ps[8];
+	int err;
+
+	if (passive)
+		hints.ai_flags |= AI_PASSIVE;
+	snprintf(ps, sizeof(ps), "%d", port);
+	err = getaddrinfo(host, ps, &hints, &ai);
+	if (err) {
+		fprintf(stderr, "colo-service: bad address '%s': %s\n", host,
+			gai_strerror(err));
+		return -EINVAL;
+	}
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	*len = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+}
+
+static int svc_socket(int family, int type)
+{
+	int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1, zero = 0;
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (family == AF_INET6)	/* dual stack: IPv4 as ::ffff:a.b.c.d */
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	return fd;
+}
+
+static int svc_listen(const char *bind_addr, int port, int type)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, err;
+
+	err = svc_addr(bind_addr, port, type, 1, &ss, &len);
+	if (err)
+		return err;
+	fd = svc_socket(ss.ss_family, type);
+	if (fd < 0)
+		return fd;
+	if (bind(fd, (struct sockaddr *)&ss, len) ||
+	    (type == SOCK_STREAM && listen(fd, 512))) {
+		err = -errno;
+		fprintf(stderr, "colo-service: cannot bind %s port %d: %s\n",
+			bind_addr, port, strerror(errno));
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static double svc_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* A growable byte buffer. */
+struct svc_buf {
+	char *data;
+	size_t len, off, cap;
+};
+
+static int svc_buf__put(struct svc_buf *b, const char *p, size_t n)
+{
+	if (b->off && b->off == b->len)
+		b->off = b->len = 0;
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *d;
+
+		while (cap < b->len + n)
+			cap *= 2;
+		d = realloc(b->data, cap);
+		if (!d)
+			return -ENOMEM;
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+/* Drops consumed bytes from the front. */
+static void svc_buf__compact(struct svc_buf *b)
+{
+	if (!b->off)
+		return;
+	memmove(b->data, b->data + b->off, b->len - b->off);
+	b->len -= b->off;
+	b->off = 0;
+}
+
+/* --- server --- */
+
+struct svc_server {
+	const char *diverge_file;
+	int tcp_fd, udp_fd;
+	struct pollfd *pfd;		/* [0] tcp listener, [1] udp, then conns */
+	struct svc_conn *conns;		/* parallel to pfd + 2 */
+	int nconns;
+	unsigned long accepted, tcp_requests, udp_requests, diverged;
+};
+
+struct svc_conn {
+	struct svc_buf in, out;
+	unsigned int count;
+};
+
+static int svc_server__diverged(struct svc_server *s)
+{
+	struct stat st;
+
+	if (!s->diverge_file || stat(s->diverge_file, &st))
+		return 0;
+	s->diverged++;
+	return 1;
+}
+
+static void svc_server__close(struct svc_server *s, int i)
+{
+	close(s->pfd[i + 2].fd);
+	free(s->conns[i].in.data);
+	free(s->conns[i].out.data);
+	s->nconns--;
+	s->pfd[i + 2] = s->pfd[s->nconns + 2];
+	s->conns[i] = s->conns[s->nconns];
+}
+
+static void svc_server__accept(struct svc_server *s)
+{
+	int fd;
+
+	while ((fd = accept4(s->tcp_fd, NULL, NULL,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		if (s->nconns >= SVC_CONNS_MAX) {
+			close(fd);
+			continue;
+		}
+		memset(&s->conns[s->nconns], 0, sizeof(s->conns[0]));
+		s->pfd[s->nconns + 2] = (struct pollfd){ .fd = fd, .events = POLLIN };
+		s->nconns++;
+		s->accepted++;
+	}
+}
+
+/* Turns complete request lines of connection I into replies. */
+static int svc_server__lines(struct svc_server *s, struct svc_conn *c)
+{
+	char *nl, *line, *rep;
+	size_t len, rlen;
+	int err;
+
+	while ((nl = memchr(c->in.data + c->in.off, '\n', c->in.len - c->in.off))) {
+		line = c->in.data + c->in.off;
+		len = nl - line;
+		c->in.off += len + 1;
+		if (len && line[len - 1] == '\r')
+			len--;
+		c->count++;
+		s->tcp_requests++;
+		rep = svc_reply(line, len, c->count, svc_server__diverged(s), &rlen);
+		if (!rep)
+			return -ENOMEM;
+		err = svc_buf__put(&c->out, rep, rlen);
+		free(rep);
+		if (err)
+			return err;
+	}
+	svc_buf__compact(&c->in);
+	if (c->in.len > SVC_LINE_MAX)
+		return -EMSGSIZE;
+	return 0;
+}
+
+/* Serves connection I; returns 0 to keep it, <0 to close it. */
+static int svc_server__conn(struct svc_server *s, int i)
+{
+	struct svc_conn *c = &s->conns[i];
+	struct pollfd *p = &s->pfd[i + 2];
+	char buf[16384];
+	ssize_t n;
+	int err;
+
+	if (p->revents & (POLLERR | POLLNVAL))
+		return -EIO;
+	if (p->revents & POLLOUT) {
+		n = send(p->fd, c->out.data + c->out.off, c->out.len - c->out.off,
+			 MSG_NOSIGNAL);
+		if (n < 0 && errno != EAGAIN)
+			return -errno;
+		if (n > 0)
+			c->out.off += n;
+	}
+	if (p->revents & (POLLIN | POLLHUP)) {
+		n = recv(p->fd, buf, sizeof(buf), 0);
+		if (n == 0 || (n < 0 && errno != EAGAIN))
+			return -ECONNRESET;
+		if (n > 0) {
+			err = svc_buf__put(&c->in, buf, n);
+			if (!err)
+				err = svc_server__lines(s, c);
+			if (err)
+				return err;
+		}
+	}
+	/* Back-pressure: stop reading while a reply is pending. */
+	p->events = c->out.off < c->out.len ? POLLOUT : POLLIN;
+	return 0;
+}
+
+static void svc_server__udp(struct svc_server *s)
+{
+	struct sockaddr_storage from;
+	socklen_t flen;
+	char buf[2048], *rep;
+	size_t rlen;
+	ssize_t n;
+
+	for (;;) {
+		flen = sizeof(from);
+		n = recvfrom(s->udp_fd, buf, sizeof(buf), 0,
+			     (struct sockaddr *)&from, &flen);
+		if (n < 0)
+			return;
+		while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+			n--;
+		s->udp_requests++;
+		rep = svc_reply(buf, n, 0, svc_server__diverged(s), &rlen);
+		if (!rep)
+			continue;
+		if (rlen <= SVC_UDP_MAX)
+			sendto(s->udp_fd, rep, rlen, 0, (struct sockaddr *)&from, flen);
+		free(rep);
+	}
+}
+
+static int svc_serve(const char *bind_addr, int tcp_port, int udp_port,
+		     const char *diverge_file)
+{
+	struct svc_server s = { .diverge_file = diverge_file, .tcp_fd = -1, .udp_fd = -1 };
+	int i, err = 0;
+
+	s.pfd = calloc(SVC_CONNS_MAX + 2, sizeof(*s.pfd));
+	s.conns = calloc(SVC_CONNS_MAX, sizeof(*s.conns));
+	if (!s.pfd || !s.conns) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+	if (tcp_port && (s.tcp_fd = svc_listen(bind_addr, tcp_port, SOCK_STREAM)) < 0) {
+		err = s.tcp_fd;
+		goto out_free;
+	}
+	if (udp_port && (s.udp_fd = svc_listen(bind_addr, udp_port, SOCK_DGRAM)) < 0) {
+		err = s.udp_fd;
+		goto out_close;
+	}
+	s.pfd[0] = (struct pollfd){ .fd = s.tcp_fd, .events = POLLIN };
+	s.pfd[1] = (struct pollfd){ .fd = s.udp_fd, .events = POLLIN };
+	fprintf(stderr, "colo-service: pid %d serving tcp %d udp %d on %s%s%s\n",
+		(int)getpid(), tcp_port, udp_port, bind_addr,
+		diverge_file ? ", diverging while this exists: " : "",
+		diverge_file ? diverge_file : "");
+
+	while (!svc_stop) {
+		if (poll(s.pfd, s.nconns + 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			break;
+		}
+		if (s.pfd[0].revents & POLLIN)
+			svc_server__accept(&s);
+		if (s.pfd[1].revents & POLLIN)
+			svc_server__udp(&s);
+		for (i = s.nconns - 1; i >= 0; i--)
+			if (s.pfd[i + 2].revents && svc_server__conn(&s, i))
+				svc_server__close(&s, i);
+	}
+	fprintf(stderr, "colo-service: %lu connections, %lu tcp requests, %lu udp requests, %lu diverged replies\n",
+		s.accepted, s.tcp_requests, s.udp_requests, s.diverged);
+	while (s.nconns)
+		svc_server__close(&s, 0);
+	if (s.udp_fd >= 0)
+		close(s.udp_fd);
+out_close:
+	if (s.tcp_fd >= 0)
+		close(s.tcp_fd);
+out_free:
+	free(s.pfd);
+	free(s.conns);
+	return err;
+}
+
+/* --- client --- */
+
+struct svc_opts {
+	const char *host;
+	int port, udp;
+	unsigned long requests, bytes, every, conns, timeout_ms;
+	int diverged, verbose;
+};
+
+struct svc_stats {
+	unsigned long sent, correct, wrong, missing, duplicate, errors;
+	unsigned long long rx_bytes;
+	double *lat;			/* per request, ms; <0 = no reply */
+};
+
+/* The I-th request (0-based) of the run; TAG makes UDP replies attributable. */
+static int svc_request(const struct svc_opts *o, unsigned long i, unsigned int nonce,
+		       char *buf, size_t size)
+{
+	int big = o->bytes && o->every && i % o->every == o->every - 1;
+
+	if (o->udp && big)
+		return snprintf(buf, size, "bytes %lu r%lu.%08x", o->bytes, i, nonce);
+	if (big)
+		return snprintf(buf, size, "bytes %lu", o->bytes);
+	return snprintf(buf, size, "%s r%lu.%08x hello colo", o->udp ? "udp" : "tcp",
+			i, nonce);
+}
+
+/* One TCP connection of the client: requests FIRST, FIRST + STEP, ... */
+struct svc_cconn {
+	int fd;
+	unsigned long next, step;
+	unsigned int count;		/* requests answered on this connection */
+	char *want;			/* expected reply of the request in flight */
+	size_t want_len;
+	struct svc_buf in;
+	double sent_ms;
+	int done;
+};
+
+static int svc_cconn__send(struct svc_cconn *c, const struct svc_opts *o,
+			   unsigned int nonce, struct svc_stats *st)
+{
+	char req[256];
+	int n;
+
+	n = svc_request(o, c->next, nonce, req, sizeof(req) - 1);
+	free(c->want);
+	c->want = svc_reply(req, n, c->count + 1, o->diverged, &c->want_len);
+	if (!c->want)
+		return -ENOMEM;
+	req[n++] = '\n';
+	if (send(c->fd, req, n, MSG_NOSIGNAL) != n)	/* a line fits any buffer */
+		return -errno;
+	c->sent_ms = svc_now_ms();
+	st->sent++;
+	return 0;
+}
+
+/* Consumes complete replies in C's input; sends the next request. */
+static int svc_cconn__recv(struct svc_cconn *c, const struct svc_opts *o,
+			   unsigned int nonce, struct svc_stats *st)
+{
+	size_t have;
+
+	for (;;) {
+		have = c->in.len - c->in.off;
+		if (c->done) {
+			if (have)
+				st->duplicate++;
+			c->in.off = c->in.len;
+			return 0;
+		}
+		if (have < c->want_len)
+			return 0;
+		st->lat[c->next] = svc_now_ms() - c->sent_ms;
+		if (!memcmp(c->in.data + c->in.off, c->want, c->want_len)) {
+			st->correct++;
+		} else {
+			st->wrong++;
+			if (o->verbose)
+				fprintf(stderr, "request %lu: wrong reply '%.60s'\n",
+					c->next, c->in.data + c->in.off);
+		}
+		if (o->verbose)
+			fprintf(stderr, "request %lu: reply after %.3f ms\n", c->next,
+				st->lat[c->next]);
+		c->in.off += c->want_len;
+		c->count++;
+		c->next += c->step;
+		if (c->next >= o->requests) {
+			c->done = 1;
+			shutdown(c->fd, SHUT_WR);
+			continue;
+		}
+		if (svc_cconn__send(c, o, nonce, st))
+			return -EIO;
+	}
+}
+
+static int svc_client_tcp(const struct svc_opts *o, struct svc_stats *st,
+			  unsigned int nonce)
+{
+	struct svc_cconn *c = calloc(o->conns, sizeof(*c));
+	struct pollfd *pfd = calloc(o->conns, sizeof(*pfd));
+	struct sockaddr_storage ss;
+	unsigned long i, live = 0;
+	socklen_t len;
+	char buf[65536];
+	double deadline;
+	ssize_t n;
+	int err = 0;
+
+	if (!c || !pfd || svc_addr(o->host, o->port, SOCK_STREAM, 0, &ss, &len)) {
+		err = -EINVAL;
+		goto out;
+	}
+	for (i = 0; i < o->conns; i++) {
+		c[i] = (struct svc_cconn){ .fd = -1, .next = i, .step = o->conns };
+		if (i >= o->requests) {
+			c[i].done = 2;
+			continue;
+		}
+		c[i].fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (c[i].fd < 0 || connect(c[i].fd, (struct sockaddr *)&ss, len) ||
+		    svc_cconn__send(&c[i], o, nonce, st)) {
+			fprintf(stderr, "colo-service: connect to %s port %d: %s\n",
+				o->host, o->port, strerror(errno));
+			st->errors++;
+			c[i].done = 2;
+			continue;
+		}
+		fcntl(c[i].fd, F_SETFL, O_NONBLOCK);
+		live++;
+	}
+	deadline = svc_now_ms() + o->timeout_ms;
+	while (live) {
+		double now = svc_now_ms();
+
+		if (now >= deadline)
+			break;
+		for (i = 0; i < o->conns; i++)
+			pfd[i] = (struct pollfd){ .fd = c[i].done == 2 ? -1 : c[i].fd,
+						  .events = POLLIN };
+		if (poll(pfd, o->conns, deadline - now + 1) < 0 && errno != EINTR)
+			break;
+		for (i = 0; i < o->conns; i++) {
+			if (!pfd[i].revents)
+				continue;
+			n = recv(c[i].fd, buf, sizeof(buf), 0);
+			if (n < 0 && errno == EAGAIN)
+				continue;
+			if (n <= 0) {		/* EOF or reset */
+				if (!c[i].done)
+					st->errors += n < 0;
+				c[i].done = 2;
+				live--;
+				continue;
+			}
+			st->rx_bytes += n;
+			if (svc_buf__put(&c[i].in, buf, n) ||
+			    svc_cconn__recv(&c[i], o, nonce, st)) {
+				st->errors++;
+				c[i].done = 2;
+				live--;
+				continue;
+			}
+			svc_buf__compact(&c[i].in);
+			/* every reply restarts the per-request timeout */
+			if (!c[i].done)
+				deadline = svc_now_ms() + o->timeout_ms;
+		}
+	}
+out:
+	for (i = 0; c && i < o->conns; i++) {
+		if (c[i].fd >= 0)
+			close(c[i].fd);
+		free(c[i].want);
+		free(c[i].in.data);
+	}
+	free(c);
+	free(pfd);
+	return err;
+}
+
+/* Matches one UDP reply to its request by the tag it carries. */
+static void svc_client_udp_reply(const struct svc_opts *o, struct svc_stats *st,
+				 unsigned int nonce, const char *buf, size_t n,
+				 const double *sent)
+{
+	char req[256], *want;
+	const char *tag = buf + (n > 5 && !memcmp(buf, "echo:", 5) ? 9 : 0);
+	unsigned long i;
+	unsigned int x;
+	size_t wlen;
+	int len;
+
+	if (sscanf(tag, "r%lu.%8x", &i, &x) != 2 || x != nonce || i >= o->requests) {
+		st->wrong++;
+		return;
+	}
+	len = svc_request(o, i, nonce, req, sizeof(req));
+	want = svc_reply(req, len, 0, o->diverged, &wlen);
+	if (!want || wlen != n || memcmp(want, buf, n)) {
+		st->wrong++;
+	} else if (st->lat[i] >= 0) {
+		st->duplicate++;
+	} else {
+		st->correct++;
+		st->lat[i] = svc_now_ms() - sent[i];
+		if (o->verbose)
+			fprintf(stderr, "request %lu: reply after %.3f ms\n", i, st->lat[i]);
+	}
+	free(want);
+}
+
+static void svc_client_udp_recv(int fd, const struct svc_opts *o, struct svc_stats *st,
+				unsigned int nonce, const double *sent, double until)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char buf[2048];
+	double now;
+	ssize_t n;
+
+	while ((now = svc_now_ms()) < until) {
+		if (poll(&p, 1, until - now + 1) <= 0)
+			continue;
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n <= 0)
+			continue;
+		st->rx_bytes += n;
+		svc_client_udp_reply(o, st, nonce, buf, n, sent);
+		if (st->sent < o->requests && st->lat[st->sent - 1] >= 0)
+			return;		/* the request in flight is answered */
+	}
+}
+
+static int svc_client_udp(const struct svc_opts *o, struct svc_stats *st,
+			  unsigned int nonce)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	double *sent;
+	char buf[256];
+	unsigned long i;
+	int fd, l, err = 0;
+
+	if (svc_addr(o->host, o->port, SOCK_DGRAM, 0, &ss, &len))
+		return -EINVAL;
+	sent = calloc(o->requests, sizeof(*sent));
+	if (!sent)
+		return -ENOMEM;
+	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len)) {
+		err = -errno;
+		fprintf(stderr, "colo-service: udp socket: %s\n", strerror(errno));
+		goto out;
+	}
+	/* One request in flight: send, wait for its reply or the timeout. */
+	for (i = 0; i < o->requests; i++) {
+		l = svc_request(o, i, nonce, buf, sizeof(buf));
+		sent[i] = svc_now_ms();
+		if (send(fd, buf, l, 0) != l)
+			st->errors++;
+		st->sent++;
+		svc_client_udp_recv(fd, o, st, nonce, sent, sent[i] + o->timeout_ms);
+	}
+	/* Late replies and duplicates. */
+	svc_client_udp_recv(fd, o, st, nonce, sent, svc_now_ms() + 200);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(sent);
+	return err;
+}
+
+static int svc_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int svc_client(const struct svc_opts *o)
+{
+	struct svc_stats st = { 0 };
+	unsigned int nonce = (unsigned int)getpid() * 2654435761u ^ (unsigned int)time(NULL);
+	unsigned long i, k = 0;
+	double *lat;
+	int err;
+
+	st.lat = malloc(o->requests * sizeof(*st.lat));
+	lat = malloc(o->requests * sizeof(*lat));
+	if (!st.lat || !lat)
+		return -ENOMEM;
+	for (i = 0; i < o->requests; i++)
+		st.lat[i] = -1;
+	err = o->udp ? svc_client_udp(o, &st, nonce) : svc_client_tcp(o, &st, nonce);
+	for (i = 0; i < o->requests; i++)
+		if (st.lat[i] >= 0)
+			lat[k++] = st.lat[i];
+	st.missing = o->requests - k;
+	qsort(lat, k, sizeof(*lat), svc_cmp_double);
+	printf("%s %s port %d: requests %lu correct %lu wrong %lu missing %lu duplicate %lu errors %lu rx_bytes %llu latency_ms min %.3f p50 %.3f max %.3f\n",
+	       o->udp ? "udp" : "tcp", o->host, o->port, o->requests, st.correct,
+	       st.wrong, st.missing, st.duplicate, st.errors, st.rx_bytes,
+	       k ? lat[0] : -1.0, k ? lat[k / 2] : -1.0, k ? lat[k - 1] : -1.0);
+	free(st.lat);
+	free(lat);
+	if (err)
+		return err;
+	return st.wrong || st.missing || st.duplicate || st.errors ? 1 : 0;
+}
+
+/* --- main --- */
+
+static void svc_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: colo-service [--tcp PORT] [--udp PORT] [--bind ADDR] [--diverge-file PATH]\n"
+		"       colo-service --client ADDR (--tcp PORT | --udp PORT) --requests N\n"
+		"                    [--bytes N] [--every K] [--conns C] [--timeout MS] [--diverged] [-v]\n"
+		"\n"
+		"Server: replies to every TCP line and UDP datagram with a deterministic\n"
+		"function of it (\"bytes N\" asks for N bytes). While the --diverge-file\n"
+		"exists, one byte of every reply is flipped. Binds [::] (dual stack) by\n"
+		"default. SIGTERM ends it.\n"
+		"\n"
+		"Client: sends N requests (every K-th, default 5th, asks for --bytes bytes)\n"
+		"over C TCP connections (default 1) or UDP, one in flight per connection,\n"
+		"checks every reply (--diverged: expect the diverged ones), and prints one\n"
+		"summary line. Exit status 1 on any wrong, missing or duplicate reply.\n"
+		"--timeout (default 2000 ms) bounds the wait for each reply.\n");
+}
+
+static int svc_num(const char *s, unsigned long min, unsigned long max, unsigned long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoul(s, &end, 10);
+	if (errno || !*s || *end || *s == '-' || *v < min || *v > max) {
+		fprintf(stderr, "colo-service: bad number '%s' (%lu..%lu); see --help\n",
+			s, min, max);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "tcp", required_argument, NULL, 't' },
+		{ "udp", required_argument, NULL, 'u' },
+		{ "bind", required_argument, NULL, 'b' },
+		{ "diverge-file", required_argument, NULL, 'd' },
+		{ "client", required_argument, NULL, 'c' },
+		{ "requests", required_argument, NULL, 'n' },
+		{ "bytes", required_argument, NULL, 'B' },
+		{ "every", required_argument, NULL, 'e' },
+		{ "conns", required_argument, NULL, 'C' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "diverged", no_argument, NULL, 'D' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct svc_opts o = { .requests = 10, .every = 5, .conns = 1, .timeout_ms = 2000 };
+	struct sigaction sa = { .sa_handler = svc_on_signal };
+	unsigned long tcp = 0, udp = 0;
+	const char *bind_addr = "::", *diverge = NULL;
+	int opt, bad = 0, err;
+
+	while ((opt = getopt_long(argc, argv, "t:u:b:d:c:n:B:e:C:T:Dvh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 't': bad |= svc_num(optarg, 1, 65535, &tcp); break;
+		case 'u': bad |= svc_num(optarg, 1, 65535, &udp); break;
+		case 'b': bind_addr = optarg; break;
+		case 'd': diverge = optarg; break;
+		case 'c': o.host = optarg; break;
+		case 'n': bad |= svc_num(optarg, 1, 10000000, &o.requests); break;
+		case 'B': bad |= svc_num(optarg, 1, SVC_BYTES_MAX, &o.bytes); break;
+		case 'e': bad |= svc_num(optarg, 1, ULONG_MAX, &o.every); break;
+		case 'C': bad |= svc_num(optarg, 1, 1000, &o.conns); break;
+		case 'T': bad |= svc_num(optarg, 1, 3600000, &o.timeout_ms); break;
+		case 'D': o.diverged = 1; break;
+		case 'v': o.verbose = 1; break;
+		case 'h': svc_usage(stdout); return 0;
+		default: bad = 1;
+		}
+	}
+	if (!bad && optind < argc) {
+		fprintf(stderr, "colo-service: unexpected argument '%s'\n", argv[optind]);
+		bad = 1;
+	}
+	if (!bad && (o.host ? !tcp == !udp : !tcp && !udp)) {
+		fprintf(stderr, "colo-service: %s\n", o.host ?
+			"the client needs exactly one of --tcp PORT and --udp PORT" :
+			"nothing to serve: give --tcp PORT and/or --udp PORT");
+		bad = 1;
+	}
+	if (!bad && o.host && udp && o.bytes > SVC_UDP_MAX) {
+		fprintf(stderr, "colo-service: --bytes over UDP is at most %d (no fragments)\n",
+			SVC_UDP_MAX);
+		bad = 1;
+	}
+	if (bad) {
+		fprintf(stderr, "Try 'colo-service --help'.\n");
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	if (o.host) {
+		o.udp = !!udp;
+		o.port = udp ? udp : tcp;
+		err = svc_client(&o);
+		return err < 0 ? 1 : err;
+	}
+	err = svc_serve(bind_addr, tcp, udp, diverge);
+	return err ? 1 : 0;
+}
