@@ -94,6 +94,15 @@ struct colo_conn_key {
 #define COLO_CONN_PVM_FIN	0x04
 #define COLO_CONN_SVM_FIN	0x08
 #define COLO_CONN_PEER_FIN	0x10
+#define COLO_CONN_PVM_RST	0x20	/* the PVM reset the connection */
+#define COLO_CONN_SVM_RST	0x40	/* the SVM reset it (entry deleted once both did) */
+#define COLO_CONN_PEER_RST	0x80	/* the peer reset it */
+/*
+ * The SVM's SYN or SYN/ACK left before the PVM's, so it went to the
+ * comparator unshifted: the SVM's output of this connection is never shifted,
+ * keeping it in one sequence space (the comparator counts from each side's ISN).
+ */
+#define COLO_CONN_SVM_RAW	0x100
 
 struct colo_conn {
 	__u32 pvm_isn;		/* ISN of the PVM's SYN or SYN/ACK */
