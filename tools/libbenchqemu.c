@@ -199,20 +199,23 @@ static int qmp_open(struct bench_qemu *q)
 }
 
 /*
- * query-chardev: fill q->port[] from "tcp:127.0.0.1:PORT,server=on..." and
- * count the chardevs that still say "disconnected:".
+ * query-chardev: note the port of each of our chardevs ("tcp:127.0.0.1:PORT,
+ * server=on", 0 when unreadable) and count those connected ("... <-> peer").
+ * QEMU 7.2 can return a garbled filename for a chardev that is accepting a
+ * connection at that moment, so an unreadable one is "not yet", not an error.
  */
-static int qmp_chardevs(struct bench_qemu *q, int *disconnected)
+static int qmp_chardevs(struct bench_qemu *q, int *port, int *connected)
 {
 	json_t *ret = qmp_cmd(q, "query-chardev"), *cd;
 	size_t i;
-	int c, found = 0;
+	int c;
 
 	if (!json_is_array(ret)) {
 		json_decref(ret);
 		return -EPROTO;
 	}
-	*disconnected = 0;
+	memset(port, 0, BQ_MAX * sizeof(*port));
+	*connected = 0;
 	json_array_foreach(ret, i, cd) {
 		const char *label = json_string_value(json_object_get(cd, "label"));
 		const char *fn = json_string_value(json_object_get(cd, "filename"));
@@ -223,15 +226,37 @@ static int qmp_chardevs(struct bench_qemu *q, int *disconnected)
 				continue;
 			tcp = strstr(fn, "tcp:");
 			colon = tcp ? strchr(tcp + 4, ':') : NULL;
-			if (!colon)
-				break;
-			q->port[c] = atoi(colon + 1);
-			*disconnected += !strncmp(fn, "disconnected:", 13);
-			found++;
+			if (colon)
+				port[c] = atoi(colon + 1);
+			*connected += strstr(fn, " <-> ") != NULL;
 		}
 	}
 	json_decref(ret);
-	return found == BQ_MAX ? 0 : -ENOENT;
+	return 0;
+}
+
+/* Ask query-chardev until every port is known (want 0) or every chardev is
+ * connected (want 1), for up to 5 s. */
+static int qmp_wait_chardevs(struct bench_qemu *q, int want)
+{
+	uint64_t deadline = bench_now_ns() + 5 * 1000000000ull;
+	int port[BQ_MAX], conn, c, err;
+
+	do {
+		err = qmp_chardevs(q, port, &conn);
+		if (err)
+			return err;
+		for (c = 0; c < BQ_MAX && port[c] > 0 && port[c] < 65536; c++)
+			;
+		if (!want && c == BQ_MAX) {
+			memcpy(q->port, port, sizeof(port));
+			return 0;
+		}
+		if (want && conn == BQ_MAX)
+			return 0;
+		usleep(10000);
+	} while (bench_now_ns() < deadline);
+	return -ETIMEDOUT;
 }
 
 static int connect_tcp(int port)
@@ -261,30 +286,18 @@ static int connect_tcp(int port)
 static int qemu_connect_chardevs(struct bench_qemu *q)
 {
 	static const int order[BQ_MAX] = { BQ_OUT, BQ_PIN, BQ_SIN, BQ_NTF };
-	uint64_t deadline;
-	int i, err, disc;
+	int i, err;
 
-	err = qmp_chardevs(q, &disc);
-	if (err)
-		return err;
-	for (i = 0; i < BQ_MAX; i++) {
+	err = qmp_wait_chardevs(q, 0);
+	for (i = 0; !err && i < BQ_MAX; i++) {
 		int c = order[i];
 
 		q->fd[c] = connect_tcp(q->port[c]);
 		if (q->fd[c] < 0)
-			return q->fd[c];
+			err = q->fd[c];
 	}
 	/* QEMU accepts asynchronously: wait until it says all are open. */
-	deadline = bench_now_ns() + 5 * 1000000000ull;
-	do {
-		err = qmp_chardevs(q, &disc);
-		if (err)
-			return err;
-		if (!disc)
-			return 0;
-		usleep(10000);
-	} while (bench_now_ns() < deadline);
-	return -ETIMEDOUT;
+	return err ? err : qmp_wait_chardevs(q, 1);
 }
 
 void bench_qemu_show_log(const struct bench_qemu *q)
