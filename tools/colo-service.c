@@ -16,7 +16,7 @@
  *
  * Client: colo-service --client ADDR (--tcp PORT | --udp PORT) --requests N
  *                      [--bytes N] [--every K] [--conns C] [--timeout MS]
- *                      [--diverged] [-v]
+ *                      [--rate PPS] [--diverged] [-v]
  *   Sends N requests (every K-th asks for --bytes bytes), checks each reply
  *   against the same function, prints one summary line and exits 1 on any
  *   wrong, missing or duplicate reply, 2 on bad usage.
@@ -446,13 +446,14 @@ out_free:
 struct svc_opts {
 	const char *host;
 	int port, udp;
-	unsigned long requests, bytes, every, conns, timeout_ms;
+	unsigned long requests, bytes, every, conns, timeout_ms, rate;
 	int diverged, verbose;
 };
 
 struct svc_stats {
 	unsigned long sent, correct, wrong, missing, duplicate, errors;
 	unsigned long long rx_bytes;
+	double elapsed_ms;		/* first request to last request */
 	double *lat;			/* per request, ms; <0 = no reply */
 };
 
@@ -658,36 +659,50 @@ static void svc_client_udp_reply(const struct svc_opts *o, struct svc_stats *st,
 	free(want);
 }
 
+/*
+ * Reads replies until UNTIL (ms, svc_now_ms() clock); with CLOSED returns as
+ * soon as the request in flight (the last one sent) is answered.
+ */
 static void svc_client_udp_recv(int fd, const struct svc_opts *o, struct svc_stats *st,
-				unsigned int nonce, const double *sent, double until)
+				unsigned int nonce, const double *sent, double until,
+				int closed)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct timespec ts;
 	char buf[2048];
-	double now;
+	double left;
 	ssize_t n;
 
-	while ((now = svc_now_ms()) < until) {
-		if (poll(&p, 1, until - now + 1) <= 0)
-			continue;
-		n = recv(fd, buf, sizeof(buf), 0);
-		if (n <= 0)
-			continue;
-		st->rx_bytes += n;
-		svc_client_udp_reply(o, st, nonce, buf, n, sent);
-		if (st->sent < o->requests && st->lat[st->sent - 1] >= 0)
-			return;		/* the request in flight is answered */
+	for (;;) {
+		while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+			st->rx_bytes += n;
+			svc_client_udp_reply(o, st, nonce, buf, n, sent);
+			if (closed && st->lat[st->sent - 1] >= 0)
+				return;
+		}
+		left = until - svc_now_ms();
+		if (left <= 0)
+			return;
+		ts.tv_sec = (time_t)(left / 1000);
+		ts.tv_nsec = (long)((left - ts.tv_sec * 1000.0) * 1e6);
+		ppoll(&p, 1, &ts, NULL);
 	}
 }
 
+/*
+ * Closed loop (default): one request in flight, the next one once it is
+ * answered or timed out. Open loop (--rate): requests leave at the rate
+ * whatever the replies do.
+ */
 static int svc_client_udp(const struct svc_opts *o, struct svc_stats *st,
 			  unsigned int nonce)
 {
+	int fd, l, err = 0, rcvbuf = 8 << 20;
 	struct sockaddr_storage ss;
-	socklen_t len;
-	double *sent;
-	char buf[256];
+	double *sent, t0;
 	unsigned long i;
-	int fd, l, err = 0;
+	socklen_t len;
+	char buf[256];
 
 	if (svc_addr(o->host, o->port, SOCK_DGRAM, 0, &ss, &len))
 		return -EINVAL;
@@ -700,17 +715,25 @@ static int svc_client_udp(const struct svc_opts *o, struct svc_stats *st,
 		fprintf(stderr, "colo-service: udp socket: %s\n", strerror(errno));
 		goto out;
 	}
-	/* One request in flight: send, wait for its reply or the timeout. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf));
+	t0 = svc_now_ms();
 	for (i = 0; i < o->requests; i++) {
+		if (o->rate)
+			svc_client_udp_recv(fd, o, st, nonce, sent,
+					    t0 + i * 1000.0 / o->rate, 0);
 		l = svc_request(o, i, nonce, buf, sizeof(buf));
 		sent[i] = svc_now_ms();
 		if (send(fd, buf, l, 0) != l)
 			st->errors++;
 		st->sent++;
-		svc_client_udp_recv(fd, o, st, nonce, sent, sent[i] + o->timeout_ms);
+		if (!o->rate)
+			svc_client_udp_recv(fd, o, st, nonce, sent,
+					    sent[i] + o->timeout_ms, 1);
 	}
+	st->elapsed_ms = svc_now_ms() - t0;
 	/* Late replies and duplicates. */
-	svc_client_udp_recv(fd, o, st, nonce, sent, svc_now_ms() + 200);
+	svc_client_udp_recv(fd, o, st, nonce, sent,
+			    svc_now_ms() + (o->rate ? o->timeout_ms : 200), 0);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -745,10 +768,14 @@ static int svc_client(const struct svc_opts *o)
 			lat[k++] = st.lat[i];
 	st.missing = o->requests - k;
 	qsort(lat, k, sizeof(*lat), svc_cmp_double);
-	printf("%s %s port %d: requests %lu correct %lu wrong %lu missing %lu duplicate %lu errors %lu rx_bytes %llu latency_ms min %.3f p50 %.3f max %.3f\n",
+	printf("%s %s port %d: requests %lu correct %lu wrong %lu missing %lu duplicate %lu errors %lu rx_bytes %llu latency_ms min %.3f p50 %.3f p99 %.3f max %.3f",
 	       o->udp ? "udp" : "tcp", o->host, o->port, o->requests, st.correct,
 	       st.wrong, st.missing, st.duplicate, st.errors, st.rx_bytes,
-	       k ? lat[0] : -1.0, k ? lat[k / 2] : -1.0, k ? lat[k - 1] : -1.0);
+	       k ? lat[0] : -1.0, k ? lat[k / 2] : -1.0,
+	       k ? lat[k * 99 / 100] : -1.0, k ? lat[k - 1] : -1.0);
+	if (o->rate)
+		printf(" tx_pps %.0f", st.elapsed_ms > 0 ? st.sent * 1e3 / st.elapsed_ms : 0.0);
+	printf("\n");
 	free(st.lat);
 	free(lat);
 	if (err)
@@ -763,7 +790,8 @@ static void svc_usage(FILE *f)
 	fprintf(f,
 		"Usage: colo-service [--tcp PORT] [--udp PORT] [--bind ADDR] [--diverge-file PATH]\n"
 		"       colo-service --client ADDR (--tcp PORT | --udp PORT) --requests N\n"
-		"                    [--bytes N] [--every K] [--conns C] [--timeout MS] [--diverged] [-v]\n"
+		"                    [--bytes N] [--every K] [--conns C] [--timeout MS] [--rate PPS]\n"
+		"                    [--diverged] [-v]\n"
 		"\n"
 		"Server: replies to every TCP line and UDP datagram with a deterministic\n"
 		"function of it (\"bytes N\" asks for N bytes). While the --diverge-file\n"
@@ -774,7 +802,8 @@ static void svc_usage(FILE *f)
 		"over C TCP connections (default 1) or UDP, one in flight per connection,\n"
 		"checks every reply (--diverged: expect the diverged ones), and prints one\n"
 		"summary line. Exit status 1 on any wrong, missing or duplicate reply.\n"
-		"--timeout (default 2000 ms) bounds the wait for each reply.\n");
+		"--timeout (default 2000 ms) bounds the wait for each reply. UDP with\n"
+		"--rate: open loop, requests leave at PPS whatever the replies do.\n");
 }
 
 static int svc_num(const char *s, unsigned long min, unsigned long max, unsigned long *v)
@@ -804,6 +833,7 @@ int main(int argc, char **argv)
 		{ "every", required_argument, NULL, 'e' },
 		{ "conns", required_argument, NULL, 'C' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "rate", required_argument, NULL, 'r' },
 		{ "diverged", no_argument, NULL, 'D' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -815,7 +845,7 @@ int main(int argc, char **argv)
 	const char *bind_addr = "::", *diverge = NULL;
 	int opt, bad = 0, err;
 
-	while ((opt = getopt_long(argc, argv, "t:u:b:d:c:n:B:e:C:T:Dvh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "t:u:b:d:c:n:B:e:C:T:r:Dvh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 't': bad |= svc_num(optarg, 1, 65535, &tcp); break;
 		case 'u': bad |= svc_num(optarg, 1, 65535, &udp); break;
@@ -827,6 +857,7 @@ int main(int argc, char **argv)
 		case 'e': bad |= svc_num(optarg, 1, ULONG_MAX, &o.every); break;
 		case 'C': bad |= svc_num(optarg, 1, 1000, &o.conns); break;
 		case 'T': bad |= svc_num(optarg, 1, 3600000, &o.timeout_ms); break;
+		case 'r': bad |= svc_num(optarg, 1, 100000000, &o.rate); break;
 		case 'D': o.diverged = 1; break;
 		case 'v': o.verbose = 1; break;
 		case 'h': svc_usage(stdout); return 0;
@@ -841,6 +872,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "colo-service: %s\n", o.host ?
 			"the client needs exactly one of --tcp PORT and --udp PORT" :
 			"nothing to serve: give --tcp PORT and/or --udp PORT");
+		bad = 1;
+	}
+	if (!bad && o.rate && !udp) {
+		fprintf(stderr, "colo-service: --rate is for the UDP client\n");
 		bad = 1;
 	}
 	if (!bad && o.host && udp && o.bytes > SVC_UDP_MAX) {
