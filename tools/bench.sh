@@ -118,6 +118,8 @@ for c in $CASES; do
 			"$(fmt "$on" 1000 3)" "$(fmt "$(field qemu_cpu_us_per_frame "$q")" 1 2)"
 		note="QEMU: $(field checkpoints "$q") checkpoint requests, $(field not_released "$q") frames not released"
 		[ "$(field qemu_died "$q")" = 0 ] || note="$note, QEMU DIED"
+		[ "$(field valid "$q")" = true ] ||
+			note="$note; QEMU's figures NOT VALID (they assume every frame came out)"
 		if [ "$c" = tcp ]; then
 			note="$note; secondary segments $(field secondary_mss "$q") bytes, sequence numbers pre-shifted"
 			fb=$(field fallback "$q")

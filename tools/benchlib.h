@@ -112,6 +112,8 @@ void bench_qemu_stop(struct bench_qemu *q);
 /* Async-signal-safe part of bench_qemu_stop(), for signal handlers. */
 void bench_qemu_kill(struct bench_qemu *q);
 void bench_qemu_show_log(const struct bench_qemu *q);
+/* 1 when QEMU has exited (and is reaped: pid becomes 0), else 0. */
+int bench_qemu_exited(struct bench_qemu *q);
 /* QEMU's CPU time so far (utime + stime, all threads) in seconds, or -1. */
 double bench_qemu_cpu_s(const struct bench_qemu *q);
 

@@ -99,13 +99,13 @@ static int qemu_spawn(struct bench_qemu *q, const char *bin)
 	return 0;
 }
 
-static int connect_unix_retry(const char *path, pid_t pid)
+static int connect_unix_retry(struct bench_qemu *q)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	uint64_t deadline = bench_now_ns() + 10 * 1000000000ull;
 	int fd;
 
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", q->qmp_path);
 	while (bench_now_ns() < deadline) {
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0)
@@ -113,7 +113,7 @@ static int connect_unix_retry(const char *path, pid_t pid)
 		if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
 			return fd;
 		close(fd);
-		if (waitpid(pid, NULL, WNOHANG) == pid)
+		if (bench_qemu_exited(q))
 			return -ECHILD;
 		usleep(20000);
 	}
@@ -180,7 +180,7 @@ static json_t *qmp_cmd(struct bench_qemu *q, const char *cmd)
 static int qmp_open(struct bench_qemu *q)
 {
 	json_t *msg, *ret;
-	int fd = connect_unix_retry(q->qmp_path, q->pid);
+	int fd = connect_unix_retry(q);
 
 	if (fd < 0)
 		return fd;
@@ -392,6 +392,16 @@ double bench_qemu_cpu_s(const struct bench_qemu *q)
 			 &ut, &st) != 2)
 		return -1;
 	return (double)(ut + st) / sysconf(_SC_CLK_TCK);
+}
+
+int bench_qemu_exited(struct bench_qemu *q)
+{
+	if (q->pid <= 0)
+		return 1;
+	if (waitpid(q->pid, NULL, WNOHANG) != q->pid)
+		return 0;
+	q->pid = 0;	/* reaped: its PID may be reused, never kill it */
+	return 1;
 }
 
 /* Async-signal-safe: for a signal handler that must not leave QEMU behind. */

@@ -327,66 +327,83 @@ static int write_stream(const struct bench_stream *s, struct wbuf *w,
 	return err;
 }
 
+static void link_init(struct link *l, const struct bench_qemu *q)
+{
+	pthread_condattr_t ca;
+
+	memset(l, 0, sizeof(*l));
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&l->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	l->fd_out = q->fd[BQ_OUT];
+	l->fd_ntf = q->fd[BQ_NTF];
+}
+
+/* Stop the reader and take its counts; t0 is when the first write began. */
+static void link_finish(struct link *l, pthread_t reader, uint64_t t0,
+			struct run_result *res)
+{
+	pthread_mutex_lock(&l->lock);
+	l->stop = 1;
+	res->released = l->released;
+	res->checkpoints = l->checkpoints;
+	res->other_ntf = l->other_ntf;
+	res->wall_s = l->t_last > t0 ? (l->t_last - t0) / 1e9 : 0;
+	res->died = l->eof;
+	pthread_mutex_unlock(&l->lock);
+	pthread_join(reader, NULL);
+	pthread_cond_destroy(&l->cond);
+	pthread_mutex_destroy(&l->lock);
+}
+
+/* One run against a fresh QEMU. 0 also when QEMU misbehaved: see res. */
 static int run_once(const struct opts *o, const struct bench_stream *s,
 		    struct run_result *res)
 {
 	static struct wbuf w[2];
-	struct link l = { .want = s->count[0] };
-	pthread_condattr_t ca;
-	pthread_t th;
 	struct bench_qemu q;
+	struct link l;
+	pthread_t th;
 	uint64_t t0;
-	double cpu0, cpu1, self0;
+	double cpu0, self0;
 	int err;
 
 	memset(res, 0, sizeof(*res));
+	memset(&q, 0, sizeof(q));
 	active_qemu = &q;
 	err = bench_qemu_start(&q, o->qemu_bin);
-	if (err) {
-		active_qemu = NULL;
-		return err;
-	}
-	pthread_mutex_init(&l.lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&l.cond, &ca);
-	l.fd_out = q.fd[BQ_OUT];
-	l.fd_ntf = q.fd[BQ_NTF];
+	if (err)
+		goto out;
+	link_init(&l, &q);
 	w[0].fd = q.fd[BQ_PIN];
 	w[1].fd = q.fd[BQ_SIN];
 	w[0].len = w[1].len = 0;
 	err = -pthread_create(&th, NULL, reader_main, &l);
-	if (err)
+	if (err) {
+		pthread_cond_destroy(&l.cond);
+		pthread_mutex_destroy(&l.lock);
 		goto out;
+	}
 
 	cpu0 = bench_qemu_cpu_s(&q);
 	self0 = self_cpu_s();
 	t0 = bench_now_ns();
 	err = write_stream(s, w, &l, o->window);
-	cpu1 = bench_qemu_cpu_s(&q);
+	res->cpu_s = cpu0 >= 0 ? bench_qemu_cpu_s(&q) - cpu0 : -1;
 	res->self_cpu_s = self_cpu_s() - self0;
-
-	pthread_mutex_lock(&l.lock);
-	l.stop = 1;
-	res->released = l.released;
-	res->checkpoints = l.checkpoints;
-	res->other_ntf = l.other_ntf;
-	res->wall_s = l.t_last > t0 ? (l.t_last - t0) / 1e9 : 0;
-	res->died = l.eof || waitpid(q.pid, NULL, WNOHANG) == q.pid;
-	pthread_mutex_unlock(&l.lock);
-	pthread_join(th, NULL);
-	res->cpu_s = cpu0 >= 0 && cpu1 >= 0 ? cpu1 - cpu0 : -1;
+	link_finish(&l, th, t0, res);
+	res->died |= bench_qemu_exited(&q);
 	res->not_released = s->count[0] > res->released ?
 			    s->count[0] - res->released : 0;
 	if (res->died)
 		bench_qemu_show_log(&q);
 	if (err == -ETIMEDOUT || err == -EPIPE)
-		err = 0;	/* reported through the result */
+		err = 0;	/* reported through res */
 out:
 	bench_qemu_stop(&q);
 	active_qemu = NULL;
-	pthread_cond_destroy(&l.cond);
-	pthread_mutex_destroy(&l.lock);
 	return err;
 }
 
@@ -399,6 +416,7 @@ struct summary {
 	double wall_s, pairs_s, frames_s, bytes_s, cpu_s;
 	uint64_t checkpoints, other_ntf, not_released;
 	unsigned int died;
+	int valid;		/* every run clean: all released, no request */
 	const char *fallback;	/* why identical segmentation was used */
 };
 
@@ -469,7 +487,17 @@ static int measure(const struct opts *o, const struct bench_cfg *cfg,
 	sm->cfg = *cfg;
 	sm->s = s;
 	summarise(sm, r, n);
+	sm->valid = clean;
 	return clean;
+}
+
+static const char *unclean_reason(const struct summary *sm)
+{
+	if (sm->died)
+		return "QEMU died";
+	if (sm->checkpoints)
+		return "QEMU requested checkpoints (miscompare)";
+	return "QEMU did not release every primary frame";
 }
 
 static void print_text(const struct summary *sm)
@@ -488,6 +516,9 @@ static void print_text(const struct summary *sm)
 	if (sm->fallback)
 		printf("  FALLBACK to identical segmentation: with a different split %s\n",
 		       sm->fallback);
+	if (!sm->valid)
+		printf("  NOT VALID: %s; the rates below assume every frame came out\n",
+		       unclean_reason(sm));
 	printf("  %.0f pairs/s, %.0f frames/s, %.3f GB/s payload, %.0f ns per frame (wall, %.3f s)\n",
 	       sm->pairs_s, sm->frames_s, sm->bytes_s / 1e9,
 	       sm->frames_s > 0 ? 1e9 / sm->frames_s : 0, sm->wall_s);
@@ -507,7 +538,7 @@ static void print_json(const struct summary *sm)
 	uint64_t frames = s->count[0] + s->count[1];
 	json_t *j;
 
-	j = json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:i, s:i, s:i, s:b, s:o,"
+	j = json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:i, s:i, s:i, s:b, s:o, s:b,"
 		      " s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:i}",
 		      "engine", "qemu-colo-compare",
 		      "case", bench_case_name(sm->cfg.kind),
@@ -520,6 +551,7 @@ static void print_json(const struct summary *sm)
 		      "secondary_mss", sm->cfg.kind == BENCH_TCP ? (int)sm->cfg.sec_mss : 0,
 		      "same_seq", sm->cfg.kind == BENCH_TCP,
 		      "fallback", sm->fallback ? json_string(sm->fallback) : json_null(),
+		      "valid", sm->valid,
 		      "wall_s", sm->wall_s,
 		      "pairs_per_s", sm->pairs_s,
 		      "frames_per_s", sm->frames_s,
@@ -538,15 +570,6 @@ static void print_json(const struct summary *sm)
 	json_dumpf(j, stdout, JSON_COMPACT);
 	putchar('\n');
 	json_decref(j);
-}
-
-static const char *unclean_reason(const struct summary *sm)
-{
-	if (sm->died)
-		return "QEMU died";
-	if (sm->checkpoints)
-		return "QEMU requested checkpoints (miscompare)";
-	return "QEMU did not release every primary frame";
 }
 
 static void usage(FILE *f)
