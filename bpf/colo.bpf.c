@@ -334,8 +334,12 @@ static __always_inline void conn_learn(const struct colo_conn_key *k,
 		c->last_ns = now;	/* retransmitted SYN */
 		return;
 	}
-	if ((c->flags & mine) && (c->flags & closing))
-		c->flags = mine;	/* new incarnation of the 4-tuple */
+	if ((c->flags & mine) && (c->flags & closing)) {
+		c->flags = 0;		/* new incarnation of the 4-tuple */
+		c->pvm_isn = 0;
+		c->svm_isn = 0;
+		c->offset = 0;
+	}
 	*slot = isn;
 	if (svm && !(c->flags & COLO_CONN_PVM_ISN))
 		conn_set(c, COLO_CONN_SVM_RAW);

@@ -1,0 +1,424 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The XDP programs of bpf/colo.bpf.c under BPF_PROG_TEST_RUN, table-driven:
+ * each fixture names a program, a configuration, the connection entry before
+ * the run, an input frame (tools/pktbuild.h), and what must come out: the
+ * verdict, the output bytes (rewritten frames are compared with a frame
+ * pktbuild built with the shifted numbers, i.e. with a fully recomputed TCP
+ * checksum), the counters and the connection entry after the run.
+ * Flows chain fixtures over one connection without resetting it in between.
+ *
+ * Needs root (every test skips otherwise). `--repeat N` (or COLO_BPF_REPEAT=N)
+ * also runs each fixture N more times in the kernel and prints ns/run: a
+ * micro-benchmark, no pass/fail on speed.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "colo_shared.h"
+#include "colo.skel.h"
+#include "pktbuild.h"
+#include "xdp_fixture.h"
+
+static struct colo_bpf *skel;
+static int load_err;
+static unsigned int repeat;	/* 0: no benchmark */
+
+/* --- frames and fixtures --- */
+
+#define SYN 0x02
+#define RST 0x04
+#define ACK 0x10
+#define FIN 0x01
+
+#define OPTS(a) .opts = a, .optlen = sizeof(a)
+
+/* NOP NOP SACK with two blocks, in the PVM's space and shifted by 4000 */
+static const uint8_t sack2[] = { 1, 1, 5, 18, B32(2001), B32(3001), B32(4001), B32(5001) };
+static const uint8_t sack2_s[] = { 1, 1, 5, 18, B32(6001), B32(7001), B32(8001), B32(9001) };
+/* NOP SACK NOP: the block edges sit at odd offsets in the TCP header */
+static const uint8_t sack_odd[] = { 1, 5, 10, B32(0x12345678), B32(0x2345abcd), 1 };
+static const uint8_t sack_odd_s[] = { 1, 5, 10, B32(0x12345678 + 4000), B32(0x2345abcd + 4000), 1 };
+/* timestamps then three blocks: 40 bytes, the most TCP allows */
+static const uint8_t ts_sack3[] = { 1, 1, 8, 10, B32(111), B32(222), 1, 1, 5, 26,
+	B32(1101), B32(1201), B32(1301), B32(1401), B32(1501), B32(1601) };
+static const uint8_t ts_sack3_s[] = { 1, 1, 8, 10, B32(111), B32(222), 1, 1, 5, 26,
+	B32(5101), B32(5201), B32(5301), B32(5401), B32(5501), B32(5601) };
+/* across 2^32: pvm_isn 0xfffffff0, svm_isn 0x10, offset 0x20 */
+static const uint8_t sack_wrap[] = { 1, 1, 5, 10, B32(0xfffffff8), B32(0x8) };
+static const uint8_t sack_wrap_s[] = { 1, 1, 5, 10, B32(0x18), B32(0x28) };
+/* a SACK option with a bad length (11): left alone */
+static const uint8_t sack_bad[] = { 1, 5, 11, B32(2001), B32(3001), 0 };
+
+#define TCP(fam, d, fl, sq, ak) .kind = F_TCP, .family = fam, .dir = d, \
+	.tcpflags = fl, .seq = sq, .ack = ak
+#define CONN(p, s, o, f) { .present = 1, .pvm_isn = p, .svm_isn = s, .offset = o, .flags = f }
+
+#define BOTH (COLO_CONN_PVM_ISN | COLO_CONN_SVM_ISN)
+#define RW COLO_CFG_REWRITE
+#define PT COLO_CFG_PASSTHROUGH
+#define C_BOTH CONN(1000, 5000, 4000, BOTH)
+
+static const struct fixture fixtures[] = {
+	/* colo_client_in */
+	{ "client_in: TCP to the VM MAC is mirrored", P_CLIENT_IN, CFG(RW, 0, 0), {},
+	  { TCP(4, TO_VM, SYN, 77, 0) }, XDP_REDIRECT, {}, { .mirrored = 1 } },
+	{ "client_in: broadcast ARP is mirrored", P_CLIENT_IN, CFG(RW, 0, 0), {},
+	  { .kind = F_ARP, .family = 4, .dir = TO_VM, .dmac = M_BCAST }, XDP_REDIRECT, {},
+	  { .mirrored = 1 } },
+	{ "client_in: IPv6 multicast (neighbour solicitation) is mirrored", P_CLIENT_IN,
+	  CFG(RW, 0, 0), {}, { .kind = F_ND, .family = 6, .dir = TO_VM, .dmac = M_MCAST },
+	  XDP_REDIRECT, {}, { .mirrored = 1 } },
+	{ "client_in: unicast to another MAC passes", P_CLIENT_IN, CFG(RW, 0, 0), {},
+	  { TCP(4, TO_VM, ACK, 77, 1001), .dmac = M_OTHER }, XDP_PASS, {}, { .passed = 1 } },
+	{ "client_in: broadcast from the VM's own MAC passes", P_CLIENT_IN, CFG(RW, 0, 0), {},
+	  { .kind = F_ARP, .family = 4, .dir = FROM_VM, .dmac = M_BCAST }, XDP_PASS, {},
+	  { .passed = 1 } },
+	{ "client_in: frame cut inside its VLAN tag passes", P_CLIENT_IN, CFG(RW, 0, 0), {},
+	  { .kind = F_SHORT }, XDP_PASS, {}, { .passed = 1 } },
+	{ "client_in: VLAN 100 configured, tagged 100: mirrored", P_CLIENT_IN, CFG(RW, 100, 0),
+	  {}, { TCP(4, TO_VM, ACK, 77, 1001), .vlan = 100 }, XDP_REDIRECT, {}, { .mirrored = 1 } },
+	{ "client_in: VLAN 100 configured, tagged 200: passes", P_CLIENT_IN, CFG(RW, 100, 0),
+	  {}, { TCP(4, TO_VM, ACK, 77, 1001), .vlan = 200 }, XDP_PASS, {}, { .passed = 1 } },
+	{ "client_in: VLAN 100 configured, untagged broadcast: passes", P_CLIENT_IN,
+	  CFG(RW, 100, 0), {}, { .kind = F_ARP, .family = 4, .dir = TO_VM, .dmac = M_BCAST },
+	  XDP_PASS, {}, { .passed = 1 } },
+	{ "client_in: no VLAN configured, tagged frame: mirrored", P_CLIENT_IN, CFG(RW, 0, 0),
+	  {}, { TCP(6, TO_VM, ACK, 77, 1001), .vlan = 200 }, XDP_REDIRECT, {}, { .mirrored = 1 } },
+
+	/* colo_svm_copy: ack and SACK into the SVM's space */
+	{ "svm_copy: IPv4 ack shifted", P_SVM_COPY, CFG(RW, 0, 0), C_BOTH,
+	  { TCP(4, TO_VM, ACK, 77, 1001), .data = "GET /" }, XDP_PASS,
+	  { TCP(4, TO_VM, ACK, 77, 5001), .data = "GET /" }, { .rewritten = 1 }, C_BOTH },
+	{ "svm_copy: IPv4 with IP options, ack and two SACK blocks shifted", P_SVM_COPY,
+	  CFG(RW, 0, 0), C_BOTH, { TCP(4, TO_VM, ACK, 77, 1501), OPTS(sack2), .ipv4_opts = 2 },
+	  XDP_PASS, { TCP(4, TO_VM, ACK, 77, 5501), OPTS(sack2_s), .ipv4_opts = 2 },
+	  { .rewritten = 1 }, C_BOTH },
+	{ "svm_copy: SACK block edges at odd offsets", P_SVM_COPY, CFG(RW, 0, 0), C_BOTH,
+	  { TCP(4, TO_VM, ACK, 77, 0x12345001), OPTS(sack_odd) }, XDP_PASS,
+	  { TCP(4, TO_VM, ACK, 77, 0x12345001 + 4000), OPTS(sack_odd_s) },
+	  { .rewritten = 1 }, C_BOTH },
+	{ "svm_copy: IPv6, timestamps and three SACK blocks shifted", P_SVM_COPY, CFG(RW, 0, 0),
+	  C_BOTH, { TCP(6, TO_VM, ACK, 77, 1001), OPTS(ts_sack3), .data = "x" }, XDP_PASS,
+	  { TCP(6, TO_VM, ACK, 77, 5001), OPTS(ts_sack3_s), .data = "x" },
+	  { .rewritten = 1 }, C_BOTH },
+	{ "svm_copy: VLAN-tagged IPv6 ack shifted", P_SVM_COPY, CFG(RW, 10, 0), C_BOTH,
+	  { TCP(6, TO_VM, ACK, 77, 1001), .vlan = 10 }, XDP_PASS,
+	  { TCP(6, TO_VM, ACK, 77, 5001), .vlan = 10 }, { .rewritten = 1 }, C_BOTH },
+	{ "svm_copy: ack and SACK across 2^32", P_SVM_COPY, CFG(RW, 0, 0),
+	  CONN(0xfffffff0, 0x10, 0x20, BOTH),
+	  { TCP(4, TO_VM, ACK, 77, 0xfffffff1), OPTS(sack_wrap) }, XDP_PASS,
+	  { TCP(4, TO_VM, ACK, 77, 0x11), OPTS(sack_wrap_s) }, { .rewritten = 1 },
+	  CONN(0xfffffff0, 0x10, 0x20, BOTH) },
+	{ "svm_copy: malformed SACK length: ack shifted, option untouched", P_SVM_COPY,
+	  CFG(RW, 0, 0), C_BOTH, { TCP(4, TO_VM, ACK, 77, 1001), OPTS(sack_bad) }, XDP_PASS,
+	  { TCP(4, TO_VM, ACK, 77, 5001), OPTS(sack_bad) }, { .rewritten = 1 }, C_BOTH },
+	{ "svm_copy: peer FIN recorded, ack shifted", P_SVM_COPY, CFG(RW, 0, 0), C_BOTH,
+	  { TCP(4, TO_VM, FIN | ACK, 90, 1001) }, XDP_PASS,
+	  { TCP(4, TO_VM, FIN | ACK, 90, 5001) }, { .rewritten = 1 },
+	  CONN(1000, 5000, 4000, BOTH | COLO_CONN_PEER_FIN) },
+	{ "svm_copy: peer RST recorded", P_SVM_COPY, CFG(RW, 0, 0), C_BOTH,
+	  { TCP(4, TO_VM, RST, 90, 0) }, XDP_PASS, {}, {},
+	  CONN(1000, 5000, 4000, BOTH | COLO_CONN_PEER_RST) },
+	{ "svm_copy: SVM's ISN unknown: untouched", P_SVM_COPY, CFG(RW, 0, 0),
+	  CONN(1000, 0, 0, COLO_CONN_PVM_ISN), { TCP(4, TO_VM, ACK, 77, 1001) }, XDP_PASS, {},
+	  {}, CONN(1000, 0, 0, COLO_CONN_PVM_ISN) },
+	{ "svm_copy: rewrite off: untouched", P_SVM_COPY, CFG(0, 0, 0), C_BOTH,
+	  { TCP(4, TO_VM, ACK, 77, 1001), OPTS(sack2) }, XDP_PASS, {}, {}, C_BOTH },
+	{ "svm_copy: offset 0 (after a checkpoint): untouched", P_SVM_COPY, CFG(RW, 0, 0),
+	  CONN(1000, 1000, 0, BOTH), { TCP(4, TO_VM, ACK, 77, 1001) }, XDP_PASS, {}, {},
+	  CONN(1000, 1000, 0, BOTH) },
+	{ "svm_copy: unknown connection: untouched, no entry", P_SVM_COPY, CFG(RW, 0, 0), {},
+	  { TCP(4, TO_VM, ACK, 77, 1001) }, XDP_PASS, {}, {}, {} },
+	{ "svm_copy: IPv6 extension header: untouched", P_SVM_COPY, CFG(RW, 0, 0), C_BOTH,
+	  { TCP(6, TO_VM, ACK, 77, 1001), .ipv6_ext = 1 }, XDP_PASS, {}, {}, C_BOTH, .idle = 1 },
+	{ "svm_copy: UDP: untouched", P_SVM_COPY, CFG(RW, 0, 0), {},
+	  { .kind = F_UDP, .family = 4, .dir = TO_VM }, XDP_PASS, {}, {}, {} },
+
+	/* colo_pvm_out: the PVM's ISN, FIN, RST; capture */
+	{ "pvm_out: guest-opened SYN learns pvm_isn", P_PVM_OUT, CFG(RW, 0, 0), {},
+	  { TCP(4, FROM_VM, SYN, 1000, 0) }, XDP_DROP, {},
+	  { .conns_learned = 1, .drop_no_socket = 1 }, CONN(1000, 0, 0, COLO_CONN_PVM_ISN) },
+	{ "pvm_out: IPv6 SYN/ACK after the SVM's computes the offset", P_PVM_OUT,
+	  CFG(RW, 0, 0), CONN(0, 5000, 0, COLO_CONN_SVM_ISN | COLO_CONN_SVM_RAW),
+	  { TCP(6, FROM_VM, SYN | ACK, 1000, 78) }, XDP_DROP, {},
+	  { .conns_learned = 1, .drop_no_socket = 1 },
+	  CONN(1000, 5000, 4000, BOTH | COLO_CONN_SVM_RAW) },
+	{ "pvm_out: retransmitted SYN learns nothing new", P_PVM_OUT, CFG(RW, 0, 0),
+	  CONN(1000, 0, 0, COLO_CONN_PVM_ISN), { TCP(4, FROM_VM, SYN, 1000, 0) }, XDP_DROP, {},
+	  { .drop_no_socket = 1 }, CONN(1000, 0, 0, COLO_CONN_PVM_ISN) },
+	{ "pvm_out: data is not rewritten", P_PVM_OUT, CFG(RW, 0, 0), C_BOTH,
+	  { TCP(4, FROM_VM, ACK, 1001, 78), .data = "200 OK" }, XDP_DROP, {},
+	  { .drop_no_socket = 1 }, C_BOTH },
+	{ "pvm_out: FIN recorded", P_PVM_OUT, CFG(RW, 0, 0), C_BOTH,
+	  { TCP(4, FROM_VM, FIN | ACK, 1001, 78) }, XDP_DROP, {}, { .drop_no_socket = 1 },
+	  CONN(1000, 5000, 4000, BOTH | COLO_CONN_PVM_FIN) },
+	{ "pvm_out: first RST keeps the entry for the SVM's", P_PVM_OUT, CFG(RW, 0, 0), C_BOTH,
+	  { TCP(4, FROM_VM, RST, 1001, 0) }, XDP_DROP, {}, { .drop_no_socket = 1 },
+	  CONN(1000, 5000, 4000, BOTH | COLO_CONN_PVM_RST) },
+	{ "pvm_out: RST after the SVM's deletes the entry", P_PVM_OUT, CFG(RW, 0, 0),
+	  CONN(1000, 5000, 4000, BOTH | COLO_CONN_SVM_RST), { TCP(4, FROM_VM, RST, 1001, 0) },
+	  XDP_DROP, {}, { .conns_closed = 1, .drop_no_socket = 1 }, {} },
+	{ "pvm_out: new SYN on a closed 4-tuple starts over", P_PVM_OUT, CFG(RW, 0, 0),
+	  CONN(1000, 5000, 4000, BOTH | COLO_CONN_PVM_FIN | COLO_CONN_SVM_FIN | COLO_CONN_PEER_FIN),
+	  { TCP(4, FROM_VM, SYN, 9000, 0) }, XDP_DROP, {},
+	  { .conns_learned = 1, .drop_no_socket = 1 }, CONN(9000, 0, 0, COLO_CONN_PVM_ISN) },
+	{ "pvm_out: passthrough sends to the client NIC, learns nothing", P_PVM_OUT,
+	  CFG(RW | PT, 0, 0), {}, { TCP(4, FROM_VM, SYN, 1000, 0) }, XDP_REDIRECT, {},
+	  { .passthrough = 1 }, {} },
+	{ "pvm_out: UDP goes to the comparator", P_PVM_OUT, CFG(RW, 0, 0), {},
+	  { .kind = F_UDP, .family = 6, .dir = FROM_VM }, XDP_DROP, {},
+	  { .drop_no_socket = 1 }, {} },
+	{ "pvm_out: captured by the primary AF_XDP socket", P_PVM_OUT, CFG(RW, 0, 0), {},
+	  { TCP(4, FROM_VM, SYN, 1000, 0) }, XDP_REDIRECT, {},
+	  { .captured_primary = 1, .conns_learned = 1 },
+	  CONN(1000, 0, 0, COLO_CONN_PVM_ISN), .xsk = 1 },
+
+	/* colo_svm_out: the SVM's ISN, seq into the PVM's space */
+	{ "svm_out: SYN/ACK after the PVM's: offset learned, seq shifted", P_SVM_OUT,
+	  CFG(RW, 0, 0), CONN(1000, 0, 0, COLO_CONN_PVM_ISN),
+	  { TCP(4, FROM_VM, SYN | ACK, 5000, 78) }, XDP_DROP,
+	  { TCP(4, FROM_VM, SYN | ACK, 1000, 78) },
+	  { .rewritten = 1, .conns_learned = 1, .drop_no_socket = 1 }, C_BOTH },
+	{ "svm_out: SYN before the PVM's: not shifted, connection stays raw", P_SVM_OUT,
+	  CFG(RW, 0, 0), {}, { TCP(4, FROM_VM, SYN, 5000, 0) }, XDP_DROP, {},
+	  { .conns_learned = 1, .drop_no_socket = 1 },
+	  CONN(0, 5000, 0, COLO_CONN_SVM_ISN | COLO_CONN_SVM_RAW) },
+	{ "svm_out: data of a raw connection is not shifted", P_SVM_OUT, CFG(RW, 0, 0),
+	  CONN(1000, 5000, 4000, BOTH | COLO_CONN_SVM_RAW),
+	  { TCP(4, FROM_VM, ACK, 5001, 78), .data = "abc" }, XDP_DROP, {},
+	  { .drop_no_socket = 1 }, CONN(1000, 5000, 4000, BOTH | COLO_CONN_SVM_RAW) },
+	{ "svm_out: IPv6 VLAN data seq shifted", P_SVM_OUT, CFG(RW, 0, 0), C_BOTH,
+	  { TCP(6, FROM_VM, ACK, 5001, 78), .vlan = 7, OPTS(sack2), .data = "abc" }, XDP_DROP,
+	  { TCP(6, FROM_VM, ACK, 1001, 78), .vlan = 7, OPTS(sack2), .data = "abc" },
+	  { .rewritten = 1, .drop_no_socket = 1 }, C_BOTH },
+	{ "svm_out: seq across 2^32", P_SVM_OUT, CFG(RW, 0, 0),
+	  CONN(0x10, 0xfffffff0, 0xffffffe0, BOTH), { TCP(4, FROM_VM, ACK, 0xfffffff5, 78) },
+	  XDP_DROP, { TCP(4, FROM_VM, ACK, 0x15, 78) }, { .rewritten = 1, .drop_no_socket = 1 },
+	  CONN(0x10, 0xfffffff0, 0xffffffe0, BOTH) },
+	{ "svm_out: rewrite off: not shifted", P_SVM_OUT, CFG(0, 0, 0), C_BOTH,
+	  { TCP(4, FROM_VM, ACK, 5001, 78) }, XDP_DROP, {}, { .drop_no_socket = 1 }, C_BOTH },
+	{ "svm_out: FIN recorded, seq shifted", P_SVM_OUT, CFG(RW, 0, 0), C_BOTH,
+	  { TCP(4, FROM_VM, FIN | ACK, 5001, 78) }, XDP_DROP,
+	  { TCP(4, FROM_VM, FIN | ACK, 1001, 78) }, { .rewritten = 1, .drop_no_socket = 1 },
+	  CONN(1000, 5000, 4000, BOTH | COLO_CONN_SVM_FIN) },
+	{ "svm_out: first RST shifted, entry kept", P_SVM_OUT, CFG(RW, 0, 0), C_BOTH,
+	  { TCP(4, FROM_VM, RST, 5001, 0) }, XDP_DROP, { TCP(4, FROM_VM, RST, 1001, 0) },
+	  { .rewritten = 1, .drop_no_socket = 1 },
+	  CONN(1000, 5000, 4000, BOTH | COLO_CONN_SVM_RST) },
+	{ "svm_out: RST after the PVM's: shifted, entry deleted", P_SVM_OUT, CFG(RW, 0, 0),
+	  CONN(1000, 5000, 4000, BOTH | COLO_CONN_PVM_RST), { TCP(4, FROM_VM, RST, 5001, 0) },
+	  XDP_DROP, { TCP(4, FROM_VM, RST, 1001, 0) },
+	  { .rewritten = 1, .conns_closed = 1, .drop_no_socket = 1 }, {} },
+	{ "svm_out: two hosts: host traffic on the link passes", P_SVM_OUT, CFG(RW, 0, IF_LINK),
+	  C_BOTH, { TCP(4, FROM_VM, ACK, 5001, 78), .smac = M_OTHER }, XDP_PASS, {},
+	  { .passed = 1 }, C_BOTH, .idle = 1 },
+	{ "svm_out: two hosts: SVM output on the link is shifted", P_SVM_OUT,
+	  CFG(RW, 0, IF_LINK), C_BOTH, { TCP(4, FROM_VM, ACK, 5001, 78) }, XDP_DROP,
+	  { TCP(4, FROM_VM, ACK, 1001, 78) }, { .rewritten = 1, .drop_no_socket = 1 }, C_BOTH },
+	{ "svm_out: captured by the secondary AF_XDP socket", P_SVM_OUT, CFG(RW, 0, 0), C_BOTH,
+	  { TCP(4, FROM_VM, ACK, 5001, 78) }, XDP_REDIRECT, { TCP(4, FROM_VM, ACK, 1001, 78) },
+	  { .captured_secondary = 1, .rewritten = 1 }, C_BOTH, .xsk = 1 },
+
+	/* secondary host */
+	{ "sec_link_in: frame for the VM MAC is injected", P_SEC_LINK_IN, CFG(RW, 0, IF_LINK),
+	  {}, { TCP(4, TO_VM, ACK, 77, 5001) }, XDP_REDIRECT, {}, { .injected = 1 } },
+	{ "sec_link_in: broadcast is injected", P_SEC_LINK_IN, CFG(RW, 0, IF_LINK), {},
+	  { .kind = F_ARP, .family = 4, .dir = TO_VM, .dmac = M_BCAST }, XDP_REDIRECT, {},
+	  { .injected = 1 } },
+	{ "sec_link_in: frame from the VM passes", P_SEC_LINK_IN, CFG(RW, 0, IF_LINK), {},
+	  { TCP(4, FROM_VM, ACK, 5001, 78) }, XDP_PASS, {}, { .passed = 1 } },
+	{ "sec_link_in: host traffic passes", P_SEC_LINK_IN, CFG(RW, 0, IF_LINK), {},
+	  { TCP(4, TO_VM, ACK, 77, 5001), .dmac = M_OTHER }, XDP_PASS, {}, { .passed = 1 } },
+	{ "sec_svm_out: SVM output forwarded over the link", P_SEC_SVM_OUT,
+	  CFG(RW, 0, IF_LINK), {}, { TCP(4, FROM_VM, ACK, 5001, 78) }, XDP_REDIRECT, {},
+	  { .forwarded = 1 } },
+	{ "sec_svm_out: passthrough after promotion", P_SEC_SVM_OUT, CFG(RW | PT, 0, IF_LINK),
+	  {}, { TCP(4, FROM_VM, ACK, 5001, 78) }, XDP_REDIRECT, {}, { .passthrough = 1 } },
+};
+
+/*
+ * Flows: the programs in the order a real connection crosses them; the entry
+ * carries over from step to step (each step's pre is ignored).
+ */
+static const struct fixture flow_client_opened[] = {
+	{ "client SYN mirrored", P_CLIENT_IN, CFG(RW, 0, 0), {},
+	  { TCP(4, TO_VM, SYN, 77, 0) }, XDP_REDIRECT, {}, { .mirrored = 1 }, {} },
+	{ "SVM copy of the SYN: no entry yet", P_SVM_COPY, CFG(RW, 0, 0), {},
+	  { TCP(4, TO_VM, SYN, 77, 0) }, XDP_PASS, {}, {}, {} },
+	{ "PVM SYN/ACK", P_PVM_OUT, CFG(RW, 0, 0), {},
+	  { TCP(4, FROM_VM, SYN | ACK, 1000, 78) }, XDP_DROP, {},
+	  { .conns_learned = 1, .drop_no_socket = 1 }, CONN(1000, 0, 0, COLO_CONN_PVM_ISN) },
+	{ "SVM SYN/ACK shifted onto the PVM's ISN", P_SVM_OUT, CFG(RW, 0, 0), {},
+	  { TCP(4, FROM_VM, SYN | ACK, 5000, 78) }, XDP_DROP,
+	  { TCP(4, FROM_VM, SYN | ACK, 1000, 78) },
+	  { .rewritten = 1, .conns_learned = 1, .drop_no_socket = 1 }, C_BOTH },
+	{ "client ACK: SVM copy acks the SVM's ISN", P_SVM_COPY, CFG(RW, 0, 0), {},
+	  { TCP(4, TO_VM, ACK, 78, 1001), .data = "GET /" }, XDP_PASS,
+	  { TCP(4, TO_VM, ACK, 78, 5001), .data = "GET /" }, { .rewritten = 1 }, C_BOTH },
+	{ "SVM data shifted", P_SVM_OUT, CFG(RW, 0, 0), {},
+	  { TCP(4, FROM_VM, ACK | FIN, 5001, 83), .data = "200 OK" }, XDP_DROP,
+	  { TCP(4, FROM_VM, ACK | FIN, 1001, 83), .data = "200 OK" },
+	  { .rewritten = 1, .drop_no_socket = 1 },
+	  CONN(1000, 5000, 4000, BOTH | COLO_CONN_SVM_FIN) },
+	{ "PVM data", P_PVM_OUT, CFG(RW, 0, 0), {},
+	  { TCP(4, FROM_VM, ACK | FIN, 1001, 83), .data = "200 OK" }, XDP_DROP, {},
+	  { .drop_no_socket = 1 },
+	  CONN(1000, 5000, 4000, BOTH | COLO_CONN_SVM_FIN | COLO_CONN_PVM_FIN) },
+	{ "client FIN/ACK with SACK", P_SVM_COPY, CFG(RW, 0, 0), {},
+	  { TCP(4, TO_VM, ACK | FIN, 83, 1008), OPTS(sack2) }, XDP_PASS,
+	  { TCP(4, TO_VM, ACK | FIN, 83, 5008), OPTS(sack2_s) }, { .rewritten = 1 },
+	  CONN(1000, 5000, 4000, BOTH | COLO_CONN_SVM_FIN | COLO_CONN_PVM_FIN |
+	       COLO_CONN_PEER_FIN) },
+};
+
+static const struct fixture flow_svm_first[] = {
+	{ "SVM SYN first: raw", P_SVM_OUT, CFG(RW, 0, 0), {},
+	  { TCP(6, FROM_VM, SYN, 5000, 0) }, XDP_DROP, {},
+	  { .conns_learned = 1, .drop_no_socket = 1 },
+	  CONN(0, 5000, 0, COLO_CONN_SVM_ISN | COLO_CONN_SVM_RAW) },
+	{ "PVM SYN: offset known", P_PVM_OUT, CFG(RW, 0, 0), {},
+	  { TCP(6, FROM_VM, SYN, 1000, 0) }, XDP_DROP, {},
+	  { .conns_learned = 1, .drop_no_socket = 1 },
+	  CONN(1000, 5000, 4000, BOTH | COLO_CONN_SVM_RAW) },
+	{ "peer SYN/ACK: SVM copy acks the SVM's ISN", P_SVM_COPY, CFG(RW, 0, 0), {},
+	  { TCP(6, TO_VM, SYN | ACK, 300, 1001) }, XDP_PASS,
+	  { TCP(6, TO_VM, SYN | ACK, 300, 5001) }, { .rewritten = 1 },
+	  CONN(1000, 5000, 4000, BOTH | COLO_CONN_SVM_RAW) },
+	{ "SVM data stays in the SVM's space", P_SVM_OUT, CFG(RW, 0, 0), {},
+	  { TCP(6, FROM_VM, ACK, 5001, 301), .data = "hi" }, XDP_DROP, {},
+	  { .drop_no_socket = 1 }, CONN(1000, 5000, 4000, BOTH | COLO_CONN_SVM_RAW) },
+	{ "SVM RST", P_SVM_OUT, CFG(RW, 0, 0), {},
+	  { TCP(6, FROM_VM, RST, 5003, 0) }, XDP_DROP, {}, { .drop_no_socket = 1 },
+	  CONN(1000, 5000, 4000, BOTH | COLO_CONN_SVM_RAW | COLO_CONN_SVM_RST) },
+	{ "PVM RST: entry gone", P_PVM_OUT, CFG(RW, 0, 0), {},
+	  { TCP(6, FROM_VM, RST, 1003, 0) }, XDP_DROP, {},
+	  { .conns_closed = 1, .drop_no_socket = 1 }, {} },
+};
+
+static const struct flow flows[] = {
+	{ "flow: client-opened IPv4 connection", flow_client_opened,
+	  sizeof(flow_client_opened) / sizeof(flow_client_opened[0]) },
+	{ "flow: guest-opened IPv6 connection, SVM first", flow_svm_first,
+	  sizeof(flow_svm_first) / sizeof(flow_svm_first[0]) },
+};
+
+/* --- tests --- */
+
+static void test_xdp_fixture(void **state)
+{
+	const struct fixture *f = *state;
+
+	fx_require(skel, load_err);
+	fx_reset(skel);
+	fx_run(skel, f, 1, repeat);
+}
+
+static void test_xdp_flow(void **state)
+{
+	const struct flow *fl = *state;
+	size_t i;
+
+	fx_require(skel, load_err);
+	fx_reset(skel);
+	for (i = 0; i < fl->n; i++)
+		fx_run(skel, &fl->steps[i], 0, 0);
+}
+
+/* The object as built (colo_svm_copy a devmap program) passes the verifier. */
+static void test_xdp_object_loads(void **state)
+{
+	struct colo_bpf *s;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	s = colo_bpf__open_and_load();
+	assert_non_null(s);
+	colo_bpf__destroy(s);
+}
+
+/* Random ack/SACK values and offsets: the incremental checksum update must
+ * always equal a full recomputation (pktbuild's). */
+static void test_xdp_random_rewrites(void **state)
+{
+	(void)state;
+	fx_require(skel, load_err);
+	fx_random_rewrites(skel, 500);
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		return 0;
+	skel = fx_load(&load_err);
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	fx_unload(skel);
+	skel = NULL;
+	return 0;
+}
+
+static unsigned int parse_repeat(int argc, char **argv)
+{
+	const char *v = getenv("COLO_BPF_REPEAT");
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--repeat") && i + 1 < argc)
+			v = argv[++i];
+		else if (!strncmp(argv[i], "--repeat=", 9))
+			v = argv[i] + 9;
+		else {
+			fprintf(stderr, "usage: %s [--repeat N]  (or COLO_BPF_REPEAT=N)\n",
+				argv[0]);
+			exit(2);
+		}
+	}
+	return v ? (unsigned int)strtoul(v, NULL, 10) : 0;
+}
+
+int main(int argc, char **argv)
+{
+	enum {
+		NFIX = sizeof(fixtures) / sizeof(fixtures[0]),
+		NFLOW = sizeof(flows) / sizeof(flows[0]),
+		NTESTS = NFIX + NFLOW + 2,
+	};
+	struct CMUnitTest tests[NTESTS];
+	size_t i, n = 0;
+
+	repeat = parse_repeat(argc, argv);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_xdp_object_loads);
+	for (i = 0; i < NFIX; i++)
+		tests[n++] = (struct CMUnitTest){
+			.name = fixtures[i].name,
+			.test_func = test_xdp_fixture,
+			.initial_state = (void *)&fixtures[i],
+		};
+	for (i = 0; i < NFLOW; i++)
+		tests[n++] = (struct CMUnitTest){
+			.name = flows[i].name,
+			.test_func = test_xdp_flow,
+			.initial_state = (void *)&flows[i],
+		};
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_xdp_random_rewrites);
+	return _cmocka_run_group_tests("xdp", tests, n, group_setup, group_teardown);
+}
