@@ -250,7 +250,7 @@ static __always_inline void csum_apply(struct tcphdr *tcp, __u32 acc)
  * NOP, timestamps, NOP, NOP, SACK); the walk stops at EOL, at a malformed
  * length and at the end of the header or the frame.
  */
-#define TCP_OPT_WALK	16
+#define TCP_OPT_WALK	TCP_OPT_MAX
 
 static __always_inline __u32 shift_sack_opts(struct tcphdr *tcp, void *end,
 					     __u32 delta, __u32 acc)

@@ -21,6 +21,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
@@ -59,6 +61,11 @@ static const uint8_t ts_sack3_s[] = { 1, 1, 8, 10, B32(111), B32(222), 1, 1, 5, 
 /* across 2^32: pvm_isn 0xfffffff0, svm_isn 0x10, offset 0x20 */
 static const uint8_t sack_wrap[] = { 1, 1, 5, 10, B32(0xfffffff8), B32(0x8) };
 static const uint8_t sack_wrap_s[] = { 1, 1, 5, 10, B32(0x18), B32(0x28) };
+/* 28 NOPs before the SACK: the walk covers all 40 option bytes */
+static const uint8_t sack_deep[] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 5, 10, B32(3001), B32(4001), 0, 0 };
+static const uint8_t sack_deep_s[] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 5, 10, B32(7001), B32(8001), 0, 0 };
 /* a SACK option with a bad length (11): left alone */
 static const uint8_t sack_bad[] = { 1, 5, 11, B32(2001), B32(3001), 0 };
 
@@ -122,6 +129,9 @@ static const struct fixture fixtures[] = {
 	  { TCP(4, TO_VM, ACK, 77, 0xfffffff1), OPTS(sack_wrap) }, XDP_PASS,
 	  { TCP(4, TO_VM, ACK, 77, 0x11), OPTS(sack_wrap_s) }, { .rewritten = 1 },
 	  CONN(0xfffffff0, 0x10, 0x20, BOTH) },
+	{ "svm_copy: SACK after 28 NOPs shifted", P_SVM_COPY, CFG(RW, 0, 0), C_BOTH,
+	  { TCP(6, TO_VM, ACK, 77, 1001), OPTS(sack_deep) }, XDP_PASS,
+	  { TCP(6, TO_VM, ACK, 77, 5001), OPTS(sack_deep_s) }, { .rewritten = 1 }, C_BOTH },
 	{ "svm_copy: malformed SACK length: ack shifted, option untouched", P_SVM_COPY,
 	  CFG(RW, 0, 0), C_BOTH, { TCP(4, TO_VM, ACK, 77, 1001), OPTS(sack_bad) }, XDP_PASS,
 	  { TCP(4, TO_VM, ACK, 77, 5001), OPTS(sack_bad) }, { .rewritten = 1 }, C_BOTH },
@@ -359,6 +369,51 @@ static void test_xdp_random_rewrites(void **state)
 	fx_random_rewrites(skel, 500);
 }
 
+/*
+ * Maps pinned on a private bpffs and dumped by bpftool print every field by
+ * name (BTF-typed keys and values). COLO_BPF_DUMP=1 prints the dumps.
+ */
+static void test_xdp_pinned_dump(void **state)
+{
+	static const struct fixture *const steps[] = { &flow_client_opened[0],
+		&flow_client_opened[2], &flow_client_opened[3], &flow_client_opened[4] };
+	const char *maps[] = { "colo_counters", "colo_conns", "colo_config" };
+	char dir[] = "/tmp/colo-bpffs-XXXXXX", path[128], cmd[256], out[8192];
+	size_t i, n;
+	FILE *p;
+
+	(void)state;
+	fx_require(skel, load_err);
+	fx_reset(skel);
+	assert_non_null(mkdtemp(dir));
+	if (mount("bpf", dir, "bpf", 0, NULL)) {
+		rmdir(dir);
+		skip();
+	}
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		fx_run_keep_counters(skel, steps[i]);
+	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(skel->obj, maps[i]);
+
+		snprintf(path, sizeof(path), "%s/%s", dir, maps[i]);
+		assert_int_equal(bpf_map__pin(m, path), 0);
+		snprintf(cmd, sizeof(cmd), "bpftool map dump pinned %s 2>&1", path);
+		p = popen(cmd, "r");
+		assert_non_null(p);
+		n = fread(out, 1, sizeof(out) - 1, p);
+		out[n] = 0;
+		pclose(p);
+		bpf_map__unpin(m, path);
+		if (getenv("COLO_BPF_DUMP"))
+			printf("# bpftool map dump pinned .../%s\n%s", maps[i], out);
+		if (!strstr(out, i == 0 ? "\"mirrored\": 1" :
+			    i == 1 ? "\"offset\": 4000" : "\"vm_mac\""))
+			fail_msg("bpftool dump of %s lacks BTF field names:\n%s", maps[i], out);
+	}
+	umount(dir);
+	rmdir(dir);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -400,7 +455,7 @@ int main(int argc, char **argv)
 	enum {
 		NFIX = sizeof(fixtures) / sizeof(fixtures[0]),
 		NFLOW = sizeof(flows) / sizeof(flows[0]),
-		NTESTS = NFIX + NFLOW + 2,
+		NTESTS = NFIX + NFLOW + 3,
 	};
 	struct CMUnitTest tests[NTESTS];
 	size_t i, n = 0;
@@ -420,5 +475,6 @@ int main(int argc, char **argv)
 			.initial_state = (void *)&flows[i],
 		};
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_xdp_random_rewrites);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_xdp_pinned_dump);
 	return _cmocka_run_group_tests("xdp", tests, n, group_setup, group_teardown);
 }

@@ -474,6 +474,20 @@ static inline void fx_run(struct colo_bpf *skel, const struct fixture *f, int us
 		fx_bench(skel, f, in, in_len, repeat);
 }
 
+/* Runs a fixture on the maps as they are (entry and counters carried over). */
+static inline void fx_run_keep_counters(struct colo_bpf *skel, const struct fixture *f)
+{
+	uint8_t in[FX_CAP], out[FX_CAP];
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_out = out,
+		    .data_size_out = sizeof(out), .repeat = 1);
+
+	fx_set_config(skel, &f->cfg);
+	o.data_size_in = fx_build(&f->in, in, sizeof(in));
+	if (bpf_prog_test_run_opts(bpf_program__fd(fx_prog(skel, f->prog)), &o))
+		fail_msg("%s: test run failed: %s", f->name, strerror(errno));
+	assert_int_equal(o.retval, f->retval);
+}
+
 /* --- random rewrites: incremental checksum vs full recomputation --- */
 
 static inline uint32_t fx_rand(uint64_t *s)
