@@ -774,7 +774,9 @@ static int svc_client(const struct svc_opts *o)
 	       k ? lat[0] : -1.0, k ? lat[k / 2] : -1.0,
 	       k ? lat[k * 99 / 100] : -1.0, k ? lat[k - 1] : -1.0);
 	if (o->rate)
-		printf(" tx_pps %.0f", st.elapsed_ms > 0 ? st.sent * 1e3 / st.elapsed_ms : 0.0);
+		printf(" tx_pps %.0f rx_pps %.0f",
+		       st.elapsed_ms > 0 ? st.sent * 1e3 / st.elapsed_ms : 0.0,
+		       st.elapsed_ms > 0 ? st.correct * 1e3 / st.elapsed_ms : 0.0);
 	printf("\n");
 	free(st.lat);
 	free(lat);

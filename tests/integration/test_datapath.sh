@@ -293,7 +293,7 @@ t_held() {
 	wait "$cpid"
 	rc=$?
 	[ $rc -eq 0 ] || { echo "after SIGCONT: $(cat "$TMP/held.out")"; return 1; }
-	lat=$(sed -n 's/.*latency_ms min \([0-9.]*\).*/\1/p' "$TMP/held.out")
+	lat=$(sed -n 's/.*latency_ms min \([0-9.]*\) .*/\1/p' "$TMP/held.out")
 	python3 -c "import sys; sys.exit(0 if float('$lat') >= 950 else 1)" ||
 		{ echo "reply after $lat ms, expected >= 1000: $(cat "$TMP/held.out")"; return 1; }
 }
