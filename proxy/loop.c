@@ -1,0 +1,383 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The comparator's event loop: AF_XDP in, engine, AF_PACKET out. */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "colo_shared.h"
+#include "conns.h"
+#include "live.h"
+#include "log.h"
+#include "loop.h"
+#include "mapio.h"
+#include "packet.h"
+#include "pcap_file.h"
+#include "xsk.h"
+
+#define RX_VISITS	4	/* batches per socket per wakeup, for fairness */
+
+static const char *const side_name[2] = { "primary", "secondary" };
+
+/* A frame and its bytes in one allocation; the engine holds it. */
+struct loop_frame {
+	struct colo_frame f;
+	uint8_t data[];
+};
+
+static void frame_free(const struct colo_frame *f)
+{
+	free((uint8_t *)f->data - offsetof(struct loop_frame, data));
+}
+
+/* --- engine callbacks --- */
+
+static void on_release(void *ctx, const struct colo_frame *f)
+{
+	struct colo_loop *l = ctx;
+
+	if (!l->closing) {
+		if (send(l->o.tx_fd, f->data, f->len, MSG_DONTWAIT) == (ssize_t)f->len)
+			l->tx_frames++;
+		else
+			l->tx_errors++;
+	}
+	frame_free(f);
+}
+
+static void on_drop(void *ctx, const struct colo_frame *f)
+{
+	frame_free(f);
+}
+
+static void record_div(struct colo_loop *l, const struct colo_divergence *d,
+		       const char *flow)
+{
+	struct colo_divrec rec;
+	int err;
+
+	l->divseq++;
+	if (l->o.divlog_map_fd < 0)
+		return;
+	memset(&rec, 0, sizeof(rec));
+	rec.seq = l->divseq;
+	rec.ts_ns = l->now_ns;
+	rec.offset = d->offset;
+	rec.reason = d->reason;
+	snprintf(rec.flow, sizeof(rec.flow), "%s", flow);
+	err = colo_map_set(l->o.divlog_map_fd, l->divseq % COLO_DIVLOG_LEN, &rec);
+	if (err)
+		pr_debug("cannot record divergence %" PRIu64 " in %s: %s",
+			 l->divseq, COLO_DIVLOG_NAME, strerror(-err));
+}
+
+static void on_checkpoint(void *ctx, const struct colo_divergence *d)
+{
+	struct colo_loop *l = ctx;
+	char flow[96];
+
+	colo_flow_key_format(&d->key, flow, sizeof(flow));
+	record_div(l, d, flow);
+	if (d->reason == COLO_DIV_TIMEOUT)
+		pr_warn("divergence %" PRIu64 ": %s on %s at offset %" PRIu64 " (%s frame unmatched); checkpoint demanded",
+			l->divseq, colo_reason_name(d->reason), flow, d->offset,
+			side_name[d->side == COLO_SECONDARY]);
+	else
+		pr_warn("divergence %" PRIu64 ": %s on %s at offset %" PRIu64 "; checkpoint demanded",
+			l->divseq, colo_reason_name(d->reason), flow, d->offset);
+	if (l->pcap) {
+		if (d->primary)
+			pcap_out__write(l->pcap, d->primary);
+		if (d->secondary)
+			pcap_out__write(l->pcap, d->secondary);
+	}
+	l->div = *d;
+	l->div.primary = NULL;
+	l->div.secondary = NULL;
+	l->demand = 1;
+}
+
+static const struct colo_engine_ops loop_ops = {
+	.release = on_release,
+	.drop = on_drop,
+	.checkpoint = on_checkpoint,
+};
+
+/* --- checkpoints --- */
+
+static int checkpoint_none(void *ctx, const struct colo_divergence *d)
+{
+	return 0;
+}
+
+void colo_loop__checkpoint_done(struct colo_loop *l)
+{
+	l->in_progress = 0;
+	colo_engine__flush(l->engine);
+}
+
+/* A demand is outstanding: hand it to the hook, flush when it is done. */
+static void settle(struct colo_loop *l)
+{
+	int rc;
+
+	if (!l->demand)
+		return;
+	l->demand = 0;
+	rc = l->checkpoint(l->checkpoint_ctx, &l->div);
+	if (rc > 0) {
+		l->in_progress = 1;
+		return;
+	}
+	if (rc < 0)
+		pr_err("checkpoint after divergence %" PRIu64 " failed: %s; releasing the held output anyway",
+		       l->divseq, strerror(-rc));
+	colo_loop__checkpoint_done(l);
+}
+
+/* --- frames in --- */
+
+struct rx_ctx {
+	struct colo_loop *l;
+	enum colo_side side;
+};
+
+static void push_frame(struct colo_loop *l, enum colo_side side,
+		       struct loop_frame *lf)
+{
+	int err;
+
+	err = colo_engine__push(l->engine, side, &lf->f);
+	if (err == -ENOBUFS && l->demand) {
+		settle(l);	/* a hard limit: the checkpoint frees room */
+		err = colo_engine__push(l->engine, side, &lf->f);
+	}
+	if (err) {
+		l->lost++;
+		pr_debug("the engine refused a %s frame of %u bytes: %s",
+			 side_name[side], lf->f.len, strerror(-err));
+		free(lf);
+	}
+	settle(l);
+}
+
+static void on_rx(void *ctx, const uint8_t *data, uint32_t len)
+{
+	struct rx_ctx *rc = ctx;
+	struct colo_loop *l = rc->l;
+	struct loop_frame *lf;
+
+	lf = malloc(sizeof(*lf) + len);
+	if (!lf) {
+		l->lost++;
+		return;
+	}
+	memcpy(lf->data, data, len);
+	lf->f.data = lf->data;
+	lf->f.len = len;
+	lf->f.ts_ns = l->now_ns;
+	lf->f.cookie = colo_xsk__frames(l->o.xsk[rc->side]);
+	push_frame(l, rc->side, lf);
+}
+
+static void drain(struct colo_loop *l, enum colo_side side)
+{
+	struct rx_ctx rc = { .l = l, .side = side };
+	int i;
+
+	for (i = 0; i < RX_VISITS; i++)
+		if (colo_xsk__rx(l->o.xsk[side], COLO_LOOP_BATCH, on_rx, &rc) <
+		    COLO_LOOP_BATCH)
+			break;
+}
+
+/* --- timer --- */
+
+void colo_loop__publish(struct colo_loop *l)
+{
+	const struct colo_engine_stats *s = colo_engine__stats(l->engine);
+	struct colo_engine_pub pub;
+	int i, err;
+
+	if (l->o.engine_map_fd < 0)
+		return;
+	memset(&pub, 0, sizeof(pub));
+	pub.updated_ns = l->now_ns ? l->now_ns : colo_now_ns();
+	pub.pushed_primary = s->pushed[COLO_PRIMARY];
+	pub.pushed_secondary = s->pushed[COLO_SECONDARY];
+	pub.released = s->released;
+	pub.dropped = s->dropped;
+	pub.flushed_released = s->flushed_released;
+	pub.flushed_dropped = s->flushed_dropped;
+	pub.compared_bytes = s->compared_bytes;
+	pub.checkpoints = s->checkpoints;
+	pub.coalesced = s->coalesced;
+	pub.refused = s->refused;
+	pub.held_primary = s->held_frames[COLO_PRIMARY];
+	pub.held_secondary = s->held_frames[COLO_SECONDARY];
+	pub.held_bytes = s->held_bytes;
+	pub.flows = s->flows;
+	pub.tx_frames = l->tx_frames;
+	pub.tx_errors = l->tx_errors;
+	for (i = 0; i < COLO_DIV_MAX && i < 16; i++)
+		pub.by_reason[i] = s->by_reason[i];
+	err = colo_map_set(l->o.engine_map_fd, 0, &pub);
+	if (err)
+		pr_debug("cannot publish into %s: %s", COLO_ENGINE_NAME,
+			 strerror(-err));
+}
+
+static void reap(struct colo_loop *l)
+{
+	long n;
+
+	if (l->o.conns_map_fd < 0)
+		return;
+	n = colo_conns_reap(l->o.conns_map_fd, l->now_ns, COLO_CONNS_REAP_AGE_NS);
+	if (n > 0) {
+		l->reaped += n;
+		pr_debug("reaped %ld closed connections from %s", n,
+			 COLO_CONNS_NAME);
+	} else if (n < 0) {
+		pr_debug("cannot walk %s: %s", COLO_CONNS_NAME, strerror(-n));
+	}
+}
+
+static void on_timer(struct colo_loop *l)
+{
+	uint64_t expirations;
+
+	if (read(l->timer_fd, &expirations, sizeof(expirations)) < 0 &&
+	    errno != EAGAIN)
+		pr_debug("timerfd read: %s", strerror(errno));
+	colo_engine__tick(l->engine, l->now_ns);
+	settle(l);
+	if (l->now_ns >= l->next_publish_ns) {
+		colo_loop__publish(l);
+		l->next_publish_ns = l->now_ns + COLO_LOOP_PUBLISH_NS;
+	}
+	if (l->now_ns >= l->next_reap_ns) {
+		reap(l);
+		l->next_reap_ns = l->now_ns + COLO_LOOP_REAP_NS;
+	}
+}
+
+/* --- setup and the loop --- */
+
+int colo_loop__init(struct colo_loop *l, const struct colo_loop_opts *o)
+{
+	struct itimerspec its = {
+		.it_interval = { 0, COLO_LOOP_TICK_NS },
+		.it_value = { 0, COLO_LOOP_TICK_NS },
+	};
+	int err;
+
+	memset(l, 0, sizeof(*l));
+	l->o = *o;
+	l->checkpoint = checkpoint_none;
+	l->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (l->timer_fd < 0 || timerfd_settime(l->timer_fd, 0, &its, NULL)) {
+		err = -errno;
+		pr_err("cannot create the comparator's timer: %s", strerror(-err));
+		goto fail;
+	}
+	l->engine = colo_engine__new(&o->engine, &loop_ops, l);
+	if (!l->engine) {
+		err = -errno;
+		pr_err("cannot create the comparison engine: %s", strerror(-err));
+		goto fail;
+	}
+	if (o->pcap_path) {
+		l->pcap = calloc(1, sizeof(*l->pcap));
+		if (!l->pcap) {
+			err = -ENOMEM;
+			pr_err("out of memory");
+			goto fail;
+		}
+		err = pcap_out__open(l->pcap, o->pcap_path);
+		if (err)
+			goto fail;
+	}
+	return 0;
+fail:
+	colo_loop__fini(l);
+	return err;
+}
+
+static int read_signal(struct colo_loop *l)
+{
+	struct signalfd_siginfo si;
+
+	if (read(l->o.sig_fd, &si, sizeof(si)) != sizeof(si))
+		return 0;
+	l->signo = si.ssi_signo;
+	return 1;
+}
+
+static int xsk_failed(struct colo_loop *l, enum colo_side side, short revents)
+{
+	if (!(revents & (POLLERR | POLLHUP | POLLNVAL)))
+		return 0;
+	pr_err("the %s AF_XDP socket on %s failed (interface gone or down?); stopping",
+	       side_name[side], colo_xsk__ifname(l->o.xsk[side]));
+	return 1;
+}
+
+int colo_loop__run(struct colo_loop *l)
+{
+	struct pollfd pfd[4];
+	int i;
+
+	pfd[0].fd = colo_xsk__fd(l->o.xsk[COLO_PRIMARY]);
+	pfd[1].fd = colo_xsk__fd(l->o.xsk[COLO_SECONDARY]);
+	pfd[2].fd = l->o.sig_fd;
+	pfd[3].fd = l->timer_fd;
+	for (i = 0; i < 4; i++)
+		pfd[i].events = POLLIN;
+
+	l->now_ns = colo_now_ns();
+	colo_loop__publish(l);
+	l->next_publish_ns = l->now_ns + COLO_LOOP_PUBLISH_NS;
+	l->next_reap_ns = l->now_ns + COLO_LOOP_REAP_NS;
+	for (;;) {
+		if (poll(pfd, 4, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			pr_err("poll: %s", strerror(errno));
+			return -errno;
+		}
+		l->now_ns = colo_now_ns();
+		for (i = COLO_PRIMARY; i <= COLO_SECONDARY; i++) {
+			if (xsk_failed(l, i, pfd[i].revents))
+				return -ENETDOWN;
+			if (pfd[i].revents & POLLIN)
+				drain(l, i);
+		}
+		if (pfd[3].revents & POLLIN)
+			on_timer(l);
+		if ((pfd[2].revents & POLLIN) && read_signal(l))
+			return 0;
+	}
+}
+
+void colo_loop__fini(struct colo_loop *l)
+{
+	l->closing = 1;
+	if (l->engine)
+		colo_engine__free(l->engine);
+	l->engine = NULL;
+	if (l->timer_fd >= 0)
+		close(l->timer_fd);
+	l->timer_fd = -1;
+	if (l->pcap) {
+		pcap_out__close(l->pcap, 0);
+		free(l->pcap);
+	}
+	l->pcap = NULL;
+}
