@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "live.h"
 #include "log.h"
 
 #ifndef COLO_VERSION
@@ -17,6 +18,9 @@
 /* Only commands that work are listed here. */
 static const struct colo_cmd *const cmds[] = {
 	&colo_cmd_compare,
+	&colo_cmd_attach,
+	&colo_cmd_detach,
+	&colo_cmd_status,
 };
 
 #define N_CMDS (sizeof(cmds) / sizeof(cmds[0]))
