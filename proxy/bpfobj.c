@@ -68,6 +68,17 @@ const char *colo_prog_name(enum colo_prog p)
 	return p < COLO_PROG_MAX ? names[p] : "?";
 }
 
+const char *colo_prog_full_name(const char *kname)
+{
+	size_t len = strlen(kname);
+	int p;
+
+	for (p = 0; p < COLO_PROG_MAX && len; p++)
+		if (!strncmp(colo_prog_name(p), kname, len))
+			return colo_prog_name(p);
+	return kname;
+}
+
 int colo_obj__load(struct colo_obj *o)
 {
 	int err;

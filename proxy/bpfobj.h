@@ -41,6 +41,8 @@ int colo_obj__load(struct colo_obj *o);
 void colo_obj__destroy(struct colo_obj *o);
 
 const char *colo_prog_name(enum colo_prog p);
+/* Our full program name for a kernel name cut to 15 characters, or kname. */
+const char *colo_prog_full_name(const char *kname);
 int colo_obj__prog_fd(const struct colo_obj *o, enum colo_prog p);
 int colo_obj__map_fd(const struct colo_obj *o, enum colo_map m);
 /* Kernel id of a loaded map, 0 on error. */

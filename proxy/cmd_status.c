@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "bpfobj.h"
 #include "engine.h"
 #include "live.h"
 #include "log.h"
@@ -52,7 +53,8 @@ static void print_ifs(const struct colo_status *st)
 		else if (!s->xdp.prog_id)
 			printf("no XDP program\n");
 		else
-			printf("%-17s prog %-5u %-6s %s%s\n", s->xdp.prog_name,
+			printf("%-17s prog %-5u %-6s %s%s\n",
+			       colo_prog_full_name(s->xdp.prog_name),
 			       s->xdp.ours ? s->xdp.our_id : s->xdp.prog_id,
 			       colo_xdp_mode_name(s->xdp.mode),
 			       s->xdp.dispatcher ? "libxdp dispatcher" : "single program",
@@ -175,7 +177,7 @@ static json_t *json_ifs(const struct colo_status *st)
 			      "ifindex", (json_int_t)s->ifindex,
 			      "prog_id", (json_int_t)(s->xdp.ours ? s->xdp.our_id :
 						      s->xdp.prog_id),
-			      "prog_name", s->xdp.prog_name,
+			      "prog_name", colo_prog_full_name(s->xdp.prog_name),
 			      "mode", s->xdp.prog_id ? colo_xdp_mode_name(s->xdp.mode) : "none",
 			      "attach", attach_kind(s),
 			      "ours", s->xdp.ours);

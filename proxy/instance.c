@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Pin roots under bpffs: create, lock, read, tear down. */
+#define _GNU_SOURCE	/* setns() */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -366,4 +368,35 @@ int colo_pid_same_netns(pid_t pid)
 	if (stat("/proc/self/ns/net", &a) || stat(path, &b))
 		return 1;
 	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+int colo_netns_enter(pid_t pid)
+{
+	char path[64];
+	int self, fd, err;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		return -errno;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET)) {
+		err = -errno;
+		if (fd >= 0)
+			close(fd);
+		close(self);
+		return err;
+	}
+	close(fd);
+	return self;
+}
+
+void colo_netns_leave(int saved_fd)
+{
+	if (saved_fd < 0)
+		return;
+	if (setns(saved_fd, CLONE_NEWNET))
+		pr_warn("cannot return to the original network namespace: %s",
+			strerror(errno));
+	close(saved_fd);
 }

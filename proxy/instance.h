@@ -74,5 +74,12 @@ void colo_inst_list_free(char **names, int n);
 
 /* 1 when pid lives in the caller's network namespace (or we cannot tell). */
 int colo_pid_same_netns(pid_t pid);
+/*
+ * Enter pid's network namespace (interfaces are named and numbered per
+ * namespace). Returns a descriptor of the caller's namespace for
+ * colo_netns_leave(), or -errno.
+ */
+int colo_netns_enter(pid_t pid);
+void colo_netns_leave(int saved_fd);
 
 #endif

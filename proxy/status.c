@@ -171,7 +171,7 @@ static void read_conns(struct colo_status *st, const struct colo_inst *in)
 int colo_status_read(const char *name, struct colo_status *st)
 {
 	struct colo_inst in;
-	int err;
+	int err, netns = -1;
 
 	memset(st, 0, sizeof(*st));
 	err = colo_inst__open(&in, name);
@@ -181,8 +181,13 @@ int colo_status_read(const char *name, struct colo_status *st)
 	snprintf(st->path, sizeof(st->path), "%s", in.path);
 	st->alive = colo_inst__alive(&in);
 	st->have_config = !colo_inst__config(&in, &st->cfg);
-	if (st->have_config)
+	if (st->have_config) {
+		/* Interfaces as the serving process sees them. */
+		if (st->alive && st->cfg.pid && !colo_pid_same_netns(st->cfg.pid))
+			netns = colo_netns_enter(st->cfg.pid);
 		read_ifs(st, colo_inst__config_id(&in));
+		colo_netns_leave(netns);
+	}
 	read_counters(st, &in);
 	read_engine(st, &in);
 	read_conns(st, &in);
