@@ -9,6 +9,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "colo_shared.h"
@@ -77,6 +78,18 @@ static void record_div(struct colo_loop *l, const struct colo_divergence *d,
 			 l->divseq, COLO_DIVLOG_NAME, strerror(-err));
 }
 
+/* Frames carry CLOCK_MONOTONIC; a capture wants the time of day. */
+static void write_pcap(struct colo_loop *l, const struct colo_frame *f)
+{
+	struct colo_frame wall;
+
+	if (!l->pcap || !f)
+		return;
+	wall = *f;
+	wall.ts_ns += l->wall_offset_ns;
+	pcap_out__write(l->pcap, &wall);
+}
+
 static void on_checkpoint(void *ctx, const struct colo_divergence *d)
 {
 	struct colo_loop *l = ctx;
@@ -91,12 +104,8 @@ static void on_checkpoint(void *ctx, const struct colo_divergence *d)
 	else
 		pr_warn("divergence %" PRIu64 ": %s on %s at offset %" PRIu64 "; checkpoint demanded",
 			l->divseq, colo_reason_name(d->reason), flow, d->offset);
-	if (l->pcap) {
-		if (d->primary)
-			pcap_out__write(l->pcap, d->primary);
-		if (d->secondary)
-			pcap_out__write(l->pcap, d->secondary);
-	}
+	write_pcap(l, d->primary);
+	write_pcap(l, d->secondary);
 	l->div = *d;
 	l->div.primary = NULL;
 	l->div.secondary = NULL;
@@ -276,6 +285,7 @@ int colo_loop__init(struct colo_loop *l, const struct colo_loop_opts *o)
 		.it_interval = { 0, COLO_LOOP_TICK_NS },
 		.it_value = { 0, COLO_LOOP_TICK_NS },
 	};
+	struct timespec rt;
 	int err;
 
 	memset(l, 0, sizeof(*l));
@@ -303,6 +313,9 @@ int colo_loop__init(struct colo_loop *l, const struct colo_loop_opts *o)
 		err = pcap_out__open(l->pcap, o->pcap_path);
 		if (err)
 			goto fail;
+		clock_gettime(CLOCK_REALTIME, &rt);
+		l->wall_offset_ns = (uint64_t)rt.tv_sec * NSEC_PER_SEC_U64 +
+				    rt.tv_nsec - colo_now_ns();
 	}
 	return 0;
 fail:

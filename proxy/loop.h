@@ -45,6 +45,7 @@ struct colo_loop {
 	struct colo_engine *engine;
 	int timer_fd;
 	struct pcap_out *pcap;		/* NULL: no --pcap-out */
+	uint64_t wall_offset_ns;	/* CLOCK_REALTIME - CLOCK_MONOTONIC */
 
 	colo_checkpoint_fn checkpoint;	/* default: done at once */
 	void *checkpoint_ctx;
