@@ -159,7 +159,8 @@ static int fill_maps(struct colo_attach *a)
 	memcpy(c->vm_mac, a->opt.vm_mac, sizeof(c->vm_mac));
 	c->vlan = a->opt.vlan;
 	c->role = a->opt.role;
-	c->flags = a->opt.no_rewrite ? 0 : COLO_CFG_REWRITE;
+	if (a->opt.role == COLO_ROLE_PRIMARY && !a->opt.no_rewrite)
+		c->flags = COLO_CFG_REWRITE;
 	c->client_ifindex = a->ifindex[COLO_IF_CLIENT];
 	c->pvm_ifindex = a->ifindex[COLO_IF_PVM];
 	c->svm_ifindex = a->ifindex[COLO_IF_SVM];

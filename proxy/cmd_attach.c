@@ -374,6 +374,56 @@ static int attach_run(struct colo_attach_opts *o)
 	return err ? COLO_EXIT_FAILED : COLO_EXIT_OK;
 }
 
+/* One option into o: 0, -EINVAL (message printed). */
+static int attach_opt(struct colo_attach_opts *o, int opt, const char *arg)
+{
+	unsigned long v = 0;
+	int err = 0;
+
+	switch (opt) {
+	case 'i':
+		o->instance = arg;
+		break;
+	case 'r':
+		return parse_role(arg, &o->role);
+	case 'm':
+		return parse_mac(arg, o->vm_mac);
+	case 'V':
+		err = parse_uint("vlan", arg, 1, 4094, &v);
+		o->vlan = v;
+		break;
+	case 'c':
+	case 'p':
+	case 's':
+	case 'l':
+		o->ifname[opt == 'c' ? COLO_IF_CLIENT : opt == 'p' ? COLO_IF_PVM :
+			  opt == 's' ? COLO_IF_SVM : COLO_IF_LINK] = arg;
+		break;
+	case 'M':
+		return parse_mode(arg, &o->mode);
+	case 'R':
+		o->no_rewrite = 1;
+		break;
+	case 't':
+		err = parse_uint("timeout", arg, 1, 3600000, &v);
+		o->timeout_ns = v * NSEC_PER_MSEC_U64;
+		break;
+	case 'w':
+		o->pcap_out = arg;
+		break;
+	case 'q':
+		err = parse_uint("queue", arg, 0, 65535, &v);
+		o->queue = v;
+		break;
+	case 'v':
+		colo_log_more();
+		break;
+	default:
+		return -EINVAL;
+	}
+	return err;
+}
+
 static int attach_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -395,7 +445,6 @@ static int attach_main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct colo_attach_opts o;
-	unsigned long v;
 	int opt, have_mac = 0;
 
 	memset(&o, 0, sizeof(o));
@@ -403,65 +452,13 @@ static int attach_main(int argc, char **argv)
 	o.mode = XDP_MODE_NATIVE;
 	while ((opt = getopt_long(argc, argv, "i:m:c:p:s:l:t:w:q:vh", opts,
 				  NULL)) != -1) {
-		switch (opt) {
-		case 'i':
-			o.instance = optarg;
-			break;
-		case 'r':
-			if (parse_role(optarg, &o.role))
-				return colo_cmd_bad_usage(&colo_cmd_attach);
-			break;
-		case 'm':
-			if (parse_mac(optarg, o.vm_mac))
-				return colo_cmd_bad_usage(&colo_cmd_attach);
-			have_mac = 1;
-			break;
-		case 'V':
-			if (parse_uint("vlan", optarg, 1, 4094, &v))
-				return colo_cmd_bad_usage(&colo_cmd_attach);
-			o.vlan = v;
-			break;
-		case 'c':
-			o.ifname[COLO_IF_CLIENT] = optarg;
-			break;
-		case 'p':
-			o.ifname[COLO_IF_PVM] = optarg;
-			break;
-		case 's':
-			o.ifname[COLO_IF_SVM] = optarg;
-			break;
-		case 'l':
-			o.ifname[COLO_IF_LINK] = optarg;
-			break;
-		case 'M':
-			if (parse_mode(optarg, &o.mode))
-				return colo_cmd_bad_usage(&colo_cmd_attach);
-			break;
-		case 'R':
-			o.no_rewrite = 1;
-			break;
-		case 't':
-			if (parse_uint("timeout", optarg, 1, 3600000, &v))
-				return colo_cmd_bad_usage(&colo_cmd_attach);
-			o.timeout_ns = v * NSEC_PER_MSEC_U64;
-			break;
-		case 'w':
-			o.pcap_out = optarg;
-			break;
-		case 'q':
-			if (parse_uint("queue", optarg, 0, 65535, &v))
-				return colo_cmd_bad_usage(&colo_cmd_attach);
-			o.queue = v;
-			break;
-		case 'v':
-			colo_log_more();
-			break;
-		case 'h':
+		if (opt == 'h') {
 			colo_cmd_usage(&colo_cmd_attach, stdout);
 			return COLO_EXIT_OK;
-		default:
-			return colo_cmd_bad_usage(&colo_cmd_attach);
 		}
+		if (attach_opt(&o, opt, optarg))
+			return colo_cmd_bad_usage(&colo_cmd_attach);
+		have_mac |= opt == 'm';
 	}
 	if (optind < argc) {
 		pr_err("attach takes no arguments besides options (got '%s')",
