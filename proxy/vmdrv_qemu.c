@@ -31,6 +31,7 @@ struct vmdrv_qemu {
 	int colo;			/* in COLO state */
 	int in_ckpt;
 	int lost;			/* the monitor is gone, reported */
+	int failing_over;		/* its STOP is no checkpoint */
 	int closing;
 	uint64_t started, done;		/* checkpoints */
 	int64_t demand_deadline;	/* ns; 0: none */
@@ -118,7 +119,7 @@ static void on_stop(struct vmdrv_qemu *qd)
 {
 	struct vmdrv_event ev = { .type = VMDRV_EV_VM_STOPPED };
 
-	if (qd->colo && !qd->in_ckpt) {
+	if (qd->colo && !qd->in_ckpt && !qd->failing_over) {
 		qd->in_ckpt = 1;
 		qd->started++;
 		qd->demand_deadline = 0;
@@ -168,6 +169,7 @@ static void on_colo_exit(struct vmdrv_qemu *qd, json_t *data)
 								   "reason")));
 	qd->colo = 0;
 	qd->in_ckpt = 0;
+	qd->failing_over = 0;
 	qd->demand_deadline = qd->ckpt_deadline = 0;
 	emit(qd, &ev);
 }
@@ -359,11 +361,17 @@ static int qemu_check(struct vmdrv *d, struct vmdrv_status *out)
 static int qemu_failover(struct vmdrv *d, const char *reason)
 {
 	struct vmdrv_qemu *qd = to_qemu(d);
+	int err;
 
 	pr_info("failing over on %s: %s", d->cfg.target,
 		reason ? reason : "no reason given");
-	/* COLO_EXIT follows as an event. */
-	return call(qd, "x-colo-lost-heartbeat", NULL, NULL);
+	/* The secondary stops and restarts its VM on the way out, before
+	 * the reply: STOP, MIGRATION completed, COLO_EXIT, RESUME. */
+	qd->failing_over = 1;
+	err = call(qd, "x-colo-lost-heartbeat", NULL, NULL);
+	if (err)
+		qd->failing_over = 0;
+	return err;
 }
 
 /* ---- checkpoints on demand ---- */
