@@ -56,6 +56,25 @@ static inline int harness_have(const char *prog)
 	return 0;
 }
 
+/*
+ * Every QEMU started and not yet stopped, so that a teardown can kill
+ * them after a failed assertion has left a test half-way.
+ */
+struct harness_started {
+	pid_t pid;
+	char dir[64];
+};
+static struct harness_started harness_started[16];
+
+static inline void harness_forget(pid_t pid)
+{
+	int i;
+
+	for (i = 0; i < 16; i++)
+		if (harness_started[i].pid == pid)
+			harness_started[i].pid = 0;
+}
+
 struct harness_qemu {
 	pid_t pid;
 	char dir[64];
@@ -82,7 +101,7 @@ static inline int harness_qemu_start(struct harness_qemu *h, int two_monitors,
 	char qmparg[192], qmparg2[192];
 	struct stat st;
 	int64_t until;
-	int argc = 7, fd;
+	int argc = 7, fd, i;
 
 	memset(h, 0, sizeof(*h));
 	strcpy(h->dir, "/tmp/colo-qmp-XXXXXX");
@@ -117,17 +136,38 @@ static inline int harness_qemu_start(struct harness_qemu *h, int two_monitors,
 		execvp(argv[0], (char *const *)argv);
 		_exit(127);
 	}
+	for (i = 0; i < 16; i++) {
+		if (!harness_started[i].pid) {
+			harness_started[i].pid = h->pid;
+			memcpy(harness_started[i].dir, h->dir, sizeof(h->dir));
+			break;
+		}
+	}
 	for (until = harness_ms() + 5000; harness_ms() < until;
 	     harness_sleep_ms(10)) {
 		if (stat(h->sock, &st) == 0 &&
 		    (!two_monitors || stat(h->sock2, &st) == 0))
 			return 0;
 		if (waitpid(h->pid, NULL, WNOHANG) == h->pid) {
+			harness_forget(h->pid);
 			h->pid = 0;
 			return -ECHILD;
 		}
 	}
 	return -ETIMEDOUT;
+}
+
+static inline void harness_rmdir(const char *dir)
+{
+	static const char *const files[] = { "qmp.sock", "qmp2.sock", "qemu.log" };
+	char path[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+	rmdir(dir);
 }
 
 /* Kill the QEMU we started (by PID only) and remove its directory. */
@@ -136,15 +176,27 @@ static inline void harness_qemu_stop(struct harness_qemu *h)
 	if (h->pid > 0) {
 		kill(h->pid, SIGKILL);
 		waitpid(h->pid, NULL, 0);
+		harness_forget(h->pid);
 		h->pid = 0;
 	}
 	if (h->dir[0]) {
-		unlink(h->sock);
-		if (h->sock2[0])
-			unlink(h->sock2);
-		unlink(h->log);
-		rmdir(h->dir);
+		harness_rmdir(h->dir);
 		h->dir[0] = '\0';
+	}
+}
+
+/* For teardowns: whatever a failed test left running. */
+static inline void harness_qemu_stop_all(void)
+{
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		if (!harness_started[i].pid)
+			continue;
+		kill(harness_started[i].pid, SIGKILL);
+		waitpid(harness_started[i].pid, NULL, 0);
+		harness_rmdir(harness_started[i].dir);
+		harness_started[i].pid = 0;
 	}
 }
 

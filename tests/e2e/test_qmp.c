@@ -60,7 +60,10 @@ static int setup_qemu(void **state)
 	*state = fx;
 	if (!harness_have(HARNESS_QEMU))
 		return 0;
-	assert_int_equal(harness_qemu_start(&fx->qemu, 1, NULL), 0);
+	if (harness_qemu_start(&fx->qemu, 1, NULL)) {
+		harness_qemu_stop_all();
+		fail_msg("cannot start %s", HARNESS_QEMU);
+	}
 	cfg.addr = fx->qemu.addr;
 	cfg.arg = fx;
 	/* QEMU creates the socket file a moment before it listens. */
@@ -70,8 +73,10 @@ static int setup_qemu(void **state)
 			break;
 		harness_sleep_ms(20);
 	}
-	if (!fx->q)
+	if (!fx->q) {
+		harness_qemu_stop(&fx->qemu);
 		fail_msg("connect: %s", err);
+	}
 	return 0;
 }
 
@@ -81,7 +86,16 @@ static int teardown_qemu(void **state)
 
 	qmp__close(fx->q);
 	harness_qemu_stop(&fx->qemu);
+	harness_qemu_stop_all();
 	free(fx);
+	return 0;
+}
+
+/* Tests that start their own QEMUs: kill what a failure left behind. */
+static int teardown_stop_all(void **state)
+{
+	(void)state;
+	harness_qemu_stop_all();
 	return 0;
 }
 
@@ -867,6 +881,183 @@ static void test_vmdrv_qemu_demand_never_starts(void **state)
 	harness_fake_stop(&f);
 }
 
+/* ---- QEMU's own COLO, two QEMUs without a guest ---- */
+
+struct colo_pair {
+	struct harness_qemu pri, sec;
+	struct qmp *pq, *sq;	/* our own monitors */
+};
+
+static struct qmp *connect_retry(const char *addr)
+{
+	struct qmp_config cfg = { .addr = addr };
+	struct qmp *q = NULL;
+	int i;
+
+	for (i = 0; i < 100 && !q; i++) {
+		q = qmp__connect(&cfg, NULL, 0);
+		if (!q)
+			harness_sleep_ms(20);
+	}
+	assert_non_null(q);
+	return q;
+}
+
+static void set_caps(struct qmp *q)
+{
+	assert_int_equal(qmp__call(q, "migrate-set-capabilities",
+				   json_pack("{s:[{s:s, s:b}]}", "capabilities",
+					     "capability", "x-colo", "state", 1),
+				   TMO, NULL, NULL), 0);
+}
+
+/* Secondary waiting on -incoming (port chosen by QEMU), primary ready. */
+static void colo_pair_start(struct colo_pair *cp, char *uri, size_t len)
+{
+	static const char *const sec_args[] = {
+		"-machine", "pc,accel=tcg", "-m", "32",
+		"-incoming", "tcp:127.0.0.1:0", NULL,
+	};
+	static const char *const pri_args[] = {
+		"-machine", "pc,accel=tcg", "-m", "32", NULL,
+	};
+	json_t *r;
+	const char *port;
+
+	assert_int_equal(harness_qemu_start(&cp->sec, 1, sec_args), 0);
+	assert_int_equal(harness_qemu_start(&cp->pri, 1, pri_args), 0);
+	cp->sq = connect_retry(cp->sec.addr);
+	cp->pq = connect_retry(cp->pri.addr);
+	set_caps(cp->sq);
+	set_caps(cp->pq);
+	assert_int_equal(qmp__call(cp->sq, "query-migrate", NULL, TMO, &r, NULL), 0);
+	port = json_string_value(json_object_get(json_array_get(
+		json_object_get(r, "socket-address"), 0), "port"));
+	assert_non_null(port);
+	snprintf(uri, len, "tcp:127.0.0.1:%s", port);
+	json_decref(r);
+}
+
+static void colo_pair_stop(struct colo_pair *cp)
+{
+	qmp__close(cp->pq);
+	qmp__close(cp->sq);
+	harness_qemu_stop(&cp->pri);
+	harness_qemu_stop(&cp->sec);
+}
+
+static void wait_colo(struct vmdrv *d, struct drv_log *l)
+{
+	struct vmdrv_status st;
+	int64_t until = harness_ms() + 10000;
+	int err;
+
+	while ((err = vmdrv__check(d, &st)) == -EAGAIN && harness_ms() < until)
+		drv_pump(d, l, l->n + 1, 100);
+	if (err)
+		fail_msg("check: %s", vmdrv__strerror(d));
+}
+
+static int find_ev(const struct drv_log *l, enum vmdrv_event_type t)
+{
+	int i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->ev[i].type == t)
+			return i;
+	return -1;
+}
+
+/* The poll loop, until an event of type a or b has arrived. */
+static void pump_until(struct vmdrv *d, struct drv_log *l,
+		       enum vmdrv_event_type a, enum vmdrv_event_type b,
+		       int limit_ms)
+{
+	int64_t until = harness_ms() + limit_ms;
+
+	while (find_ev(l, a) < 0 && find_ev(l, b) < 0 && l->n < 16 &&
+	       harness_ms() < until)
+		drv_pump(d, l, l->n + 1, until - harness_ms());
+}
+
+/*
+ * Both sides reach COLO state and a demanded checkpoint starts on both;
+ * the secondary completes it. QEMU 7.2's primary then deadlocks (its
+ * migration thread waits for the BQL it holds): the driver reports an
+ * ERROR after checkpoint_timeout_ms and its queries time out, where a
+ * healthy QEMU would report CHECKPOINT_DONE. Either passes; which one
+ * happened is printed. The secondary then fails over on request.
+ */
+static void test_vmdrv_qemu_real_colo(void **state)
+{
+	struct vmdrv_config pcfg = {
+		.role = VMDRV_MODE_PRIMARY, .timeout_ms = 1000,
+		.checkpoint_timeout_ms = 2000,
+	};
+	struct vmdrv_config scfg = { .role = VMDRV_MODE_SECONDARY };
+	struct drv_log pl = { 0 }, sl = { 0 };
+	struct colo_pair cp;
+	struct vmdrv *pd, *sd;
+	struct vmdrv_status st;
+	char uri[64];
+	int i, done;
+
+	(void)state;
+	if (!harness_have(HARNESS_QEMU))
+		skip();
+	colo_pair_start(&cp, uri, sizeof(uri));
+	sd = drv_open(cp.sec.addr2, &scfg, &sl);
+	pd = drv_open(cp.pri.addr2, &pcfg, &pl);
+	assert_int_equal(vmdrv__check(pd, NULL), -EAGAIN);
+	assert_int_equal(qmp__call(cp.pq, "migrate", json_pack("{s:s}", "uri", uri),
+				   TMO, NULL, NULL), 0);
+	wait_colo(pd, &pl);
+	wait_colo(sd, &sl);
+	assert_true(find_ev(&pl, VMDRV_EV_COLO_ENTER) >= 0);
+
+	pl.n = sl.n = 0;
+	assert_int_equal(vmdrv__demand_checkpoint(pd), 0);
+	pump_until(pd, &pl, VMDRV_EV_CHECKPOINT_DONE, VMDRV_EV_ERROR, 4000);
+	pump_until(sd, &sl, VMDRV_EV_CHECKPOINT_DONE, VMDRV_EV_ERROR, 2000);
+	/* Both sides stop for it (the primary may first report the resume
+	 * that ended the initial migration). */
+	i = find_ev(&pl, VMDRV_EV_CHECKPOINT_START);
+	assert_true(i >= 0);
+	assert_int_equal(pl.ev[i].checkpoint, 1);
+	assert_true(find_ev(&sl, VMDRV_EV_CHECKPOINT_START) >= 0);
+	assert_true(find_ev(&sl, VMDRV_EV_CHECKPOINT_DONE) >
+		    find_ev(&sl, VMDRV_EV_CHECKPOINT_START));
+	done = find_ev(&pl, VMDRV_EV_CHECKPOINT_DONE) > i;
+	if (!done) {
+		i = find_ev(&pl, VMDRV_EV_ERROR);
+		assert_true(i >= 0);
+		assert_int_equal(pl.ev[i].err, -ETIMEDOUT);
+		assert_non_null(strstr(pl.msg[i], "checkpoint 1 has not completed"));
+		assert_int_equal(vmdrv__status(pd, &st), -ETIMEDOUT);
+		print_message("primary stuck in checkpoint 1 (QEMU 7.2 deadlock): %s\n",
+			      pl.msg[i]);
+	} else {
+		print_message("primary completed checkpoint 1\n");
+	}
+
+	/* The secondary takes over. */
+	sl.n = 0;
+	assert_int_equal(vmdrv__failover(sd, "test: primary stuck"), 0);
+	pump_until(sd, &sl, VMDRV_EV_COLO_EXIT, VMDRV_EV_ERROR, 2000);
+	i = find_ev(&sl, VMDRV_EV_COLO_EXIT);
+	assert_true(i >= 0);
+	assert_int_equal(sl.ev[i].mode, VMDRV_MODE_SECONDARY);
+	assert_int_equal(sl.ev[i].reason, VMDRV_REASON_REQUEST);
+	assert_int_equal(find_ev(&sl, VMDRV_EV_CHECKPOINT_START), -1);
+	assert_int_equal(vmdrv__status(sd, &st), 0);
+	assert_int_equal(st.mode, VMDRV_MODE_NONE);
+	assert_int_equal(st.last_mode, VMDRV_MODE_SECONDARY);
+	assert_int_equal(st.reason, VMDRV_REASON_REQUEST);
+	vmdrv__close(pd);
+	vmdrv__close(sd);
+	colo_pair_stop(&cp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -880,7 +1071,7 @@ int main(void)
 		QT(test_qmp_colo_status_not_colo),
 		QT(test_qmp_lost_heartbeat_not_colo),
 		QT(test_qmp_qemu_killed_mid_command),
-		cmocka_unit_test(test_qmp_tcp),
+		cmocka_unit_test_teardown(test_qmp_tcp, teardown_stop_all),
 		cmocka_unit_test(test_qmp_connect_no_socket),
 		cmocka_unit_test(test_qmp_silent_handshake),
 		cmocka_unit_test(test_qmp_silent_command),
@@ -891,6 +1082,8 @@ int main(void)
 		cmocka_unit_test(test_vmdrv_qemu_checkpoints),
 		cmocka_unit_test(test_vmdrv_qemu_failover),
 		cmocka_unit_test(test_vmdrv_qemu_demand_never_starts),
+		cmocka_unit_test_teardown(test_vmdrv_qemu_real_colo,
+					  teardown_stop_all),
 	};
 
 	if (getenv("COLO_QMP_DEBUG"))
