@@ -140,14 +140,16 @@ static void settle(struct colo_loop *l)
 		return;
 	l->demand = 0;
 	rc = l->checkpoint(l->checkpoint_ctx, &l->div);
-	if (rc > 0) {
-		l->in_progress = 1;
-		return;
-	}
 	if (rc < 0)
 		pr_err("checkpoint after divergence %" PRIu64 " failed: %s; releasing the held output anyway",
 		       l->divseq, strerror(-rc));
-	colo_loop__checkpoint_done(l);
+	if (rc > 0)
+		l->in_progress = 1;
+	else
+		colo_loop__checkpoint_done(l);
+	/* Divergences are rare: publish at once, so that the counters agree
+	 * with colo_divlog. */
+	colo_loop__publish(l);
 }
 
 /* --- frames in --- */
