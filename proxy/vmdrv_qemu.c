@@ -247,10 +247,11 @@ static int capability(struct vmdrv_qemu *qd, const char *name)
 {
 	json_t *r, *c;
 	size_t i;
-	int on = 0;
+	int on = 0, err;
 
-	if (call(qd, "query-migrate-capabilities", NULL, &r))
-		return -EIO;
+	err = call(qd, "query-migrate-capabilities", NULL, &r);
+	if (err)
+		return err;
 	json_array_foreach(r, i, c) {
 		const char *n = json_string_value(json_object_get(c, "capability"));
 
@@ -264,11 +265,13 @@ static int capability(struct vmdrv_qemu *qd, const char *name)
 /* query-migrate's status ("" when no migration has run). */
 static int migrate_status(struct vmdrv_qemu *qd, char *buf, size_t len)
 {
-	json_t *r;
 	const char *s;
+	json_t *r;
+	int err;
 
-	if (call(qd, "query-migrate", NULL, &r))
-		return -EIO;
+	err = call(qd, "query-migrate", NULL, &r);
+	if (err)
+		return err;
 	s = json_string_value(json_object_get(r, "status"));
 	snprintf(buf, len, "%s", s ? s : "");
 	json_decref(r);
@@ -301,9 +304,11 @@ static int qemu_status(struct vmdrv *d, struct vmdrv_status *st)
 static int check_by_migrate(struct vmdrv_qemu *qd, struct vmdrv_status *st)
 {
 	char ms[32];
+	int err;
 
-	if (migrate_status(qd, ms, sizeof(ms)))
-		return -EIO;
+	err = migrate_status(qd, ms, sizeof(ms));
+	if (err)
+		return err;
 	if (strcmp(ms, "colo")) {
 		snprintf(qd->d.errmsg, sizeof(qd->d.errmsg),
 			 "not in COLO state yet: migration status is '%s'",
@@ -328,15 +333,16 @@ static int qemu_check(struct vmdrv *d, struct vmdrv_status *out)
 		/* Not replicating: say whether it can, and how far it got. */
 		on = capability(qd, "x-colo");
 		if (on < 0)
-			return -EIO;
+			return on;
 		if (!on && d->cfg.role != VMDRV_MODE_SECONDARY) {
 			snprintf(d->errmsg, sizeof(d->errmsg),
 				 "COLO is not enabled on %s: set the x-colo migration capability before migrate",
 				 d->cfg.target);
 			return -EOPNOTSUPP;
 		}
-		if (migrate_status(qd, ms, sizeof(ms)))
-			return -EIO;
+		err = migrate_status(qd, ms, sizeof(ms));
+		if (err)
+			return err;
 		snprintf(d->errmsg, sizeof(d->errmsg),
 			 "not in COLO state yet (migration status '%s'): try again once the first migration has finished",
 			 *ms ? ms : "none");
@@ -380,7 +386,8 @@ static void on_demand_reply(void *arg, const struct qmp_reply *r)
 {
 	struct vmdrv_qemu *qd = arg;
 
-	if (!r->err)
+	/* A lost connection is reported once, by qemu_process(). */
+	if (!r->err || *qmp__strerror(qd->q))
 		return;
 	qd->demand_deadline = 0;
 	if (r->err == -EREMOTEIO)
