@@ -60,6 +60,25 @@ static int names_if(const struct colo_config *cfg, int ifindex)
 			   cfg->link_ifindex == (__u32)ifindex);
 }
 
+/* -EBUSY when a dead instance's programs are still on our interfaces. */
+static int check_stale(struct colo_attach *a, struct colo_inst *other)
+{
+	unsigned int id = colo_inst__config_id(other);
+	struct colo_xdp_info info;
+	int i;
+
+	for (i = 0; i < COLO_IF_MAX && id; i++) {
+		if (!a->ifindex[i] || colo_xdp_query(a->ifindex[i], id, &info) ||
+		    !info.ours)
+			continue;
+		pr_err("%s (--%s) still carries the XDP program of instance %s, whose process is gone; remove it with: colo-proxy detach --instance %s",
+		       a->opt.ifname[i], colo_if_opt(i), other->name,
+		       other->name);
+		return -EBUSY;
+	}
+	return 0;
+}
+
 /* -EBUSY when a live instance in our netns uses one of our interfaces. */
 static int check_instance(struct colo_attach *a, const char *name)
 {
@@ -69,8 +88,11 @@ static int check_instance(struct colo_attach *a, const char *name)
 
 	if (!strcmp(name, a->inst.name) || colo_inst__open(&other, name))
 		return 0;
-	if (!colo_inst__alive(&other) || colo_inst__config(&other, &cfg) ||
-	    !colo_pid_same_netns(cfg.pid))
+	if (!colo_inst__alive(&other)) {
+		err = check_stale(a, &other);
+		goto out;
+	}
+	if (colo_inst__config(&other, &cfg) || !colo_pid_same_netns(cfg.pid))
 		goto out;
 	for (i = 0; i < COLO_IF_MAX && !err; i++) {
 		if (!names_if(&cfg, a->ifindex[i]))

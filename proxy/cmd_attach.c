@@ -219,6 +219,12 @@ static int check_roles(const struct colo_attach_opts *o)
 	return 0;
 }
 
+static void warn_unused(const struct colo_attach_opts *o)
+{
+	if (o->pcap_out || o->timeout_ns || o->queue || o->no_rewrite)
+		pr_warn("--pcap-out, --timeout, --queue and --no-rewrite concern the comparator on the primary host; ignored with --role secondary");
+}
+
 static int validate(struct colo_attach_opts *o, int ifindex[])
 {
 	int i, err;
@@ -233,6 +239,8 @@ static int validate(struct colo_attach_opts *o, int ifindex[])
 		err = check_roles(o);
 	for (i = 0; i < COLO_IF_MAX && !err; i++)
 		err = resolve_if(o, ifindex, i);
+	if (!err && o->role == COLO_ROLE_SECONDARY)
+		warn_unused(o);
 	if (err || o->role != COLO_ROLE_PRIMARY)
 		return err;
 	err = check_queue(o, COLO_IF_PVM);
