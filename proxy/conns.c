@@ -180,12 +180,12 @@ static void reset_one(struct colo_conn *v)
 		v->flags |= COLO_CONN_SVM_RST;
 }
 
-long colo_conns_reset(int map_fd)
+int colo_conns_reset(int map_fd)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_EXIST);
 	struct keyset s = { 0 };
 	__u32 count;
-	long n = 0;
+	int n = 0;
 	size_t i;
 	int err;
 

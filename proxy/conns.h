@@ -35,6 +35,6 @@ long colo_conns_reap(int map_fd, uint64_t now_ns, uint64_t age_ns);
  * the SVM's ISN, FIN and RST flags to the PVM's, and clear SVM_RAW. Number of entries changed,
  * or -errno.
  */
-long colo_conns_reset(int map_fd);
+int colo_conns_reset(int map_fd);
 
 #endif
