@@ -48,7 +48,16 @@ run_layer() {		# $1 = layer name, $2 = counter, rest = commands
 }
 
 shopt -s nullglob
-units=("$BUILD"/tests/test_*)
+
+programs() {		# the executables among the arguments (not .o/.d files)
+	local f
+	for f in "$@"; do
+		case $f in *.o|*.d) continue ;; esac
+		[ -x "$f" ] && [ -f "$f" ] && echo "$f"
+	done
+}
+
+mapfile -t units < <(programs "$BUILD"/tests/test_*)
 [ ${#units[@]} -gt 0 ] || { echo "no unit test binaries in $BUILD/tests: run make" >&2; exit 1; }
 run_layer unit count_cmocka "${units[@]}"
 run_layer cli count_plain tests/cli/*.sh
@@ -65,9 +74,10 @@ root_layer() {		# $1 = layer, $2 = counter, rest = tests
 	fi
 }
 
-root_layer bpf count_cmocka "$BUILD"/tests/bpf/test_*
+mapfile -t bpf_bins < <(programs "$BUILD"/tests/bpf/test_*)
+root_layer bpf count_cmocka "${bpf_bins[@]}"
 root_layer integration count_plain tests/integration/*.sh
-e2e_bins=("$BUILD"/tests/e2e/test_*)
+mapfile -t e2e_bins < <(programs "$BUILD"/tests/e2e/test_*)
 e2e_scripts=(tests/e2e/*.sh)
 if [ $((${#e2e_bins[@]} + ${#e2e_scripts[@]})) -eq 0 ]; then
 	echo "e2e: no tests in this layer yet"
