@@ -20,6 +20,7 @@
 #ifndef COLO_PROXY_VMDRV_H
 #define COLO_PROXY_VMDRV_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -111,6 +112,26 @@ struct vmdrv_ops {
 	int (*timeout_ms)(struct vmdrv *d);	/* -1: no deadline */
 	/* Never blocks. 0, or -errno once the VM side is lost for good. */
 	int (*process)(struct vmdrv *d);
+
+	/*
+	 * Who moves the VM's state. 1: the hypervisor runs the checkpoint
+	 * itself (qemu: the migration stream) and the proxies only demand it
+	 * and follow its events; the VM's TCP state moves too, so the SVM's
+	 * sequence-rewrite offsets reset at each checkpoint. 0: the proxies
+	 * run the checkpoint protocol themselves with the ops below and carry
+	 * the state over their link (process: only service state moves, TCP
+	 * offsets stay).
+	 */
+	int self_checkpointing;
+	/* For drivers with self_checkpointing == 0 (NULL otherwise). */
+	int (*stop)(struct vmdrv *d);
+	int (*resume)(struct vmdrv *d);
+	/* The VM's state as bytes: *buf from malloc, the caller frees it. */
+	int (*save)(struct vmdrv *d, uint8_t **buf, size_t *len);
+	int (*load)(struct vmdrv *d, const uint8_t *buf, size_t len);
+	/* Make the VM's coming output nondeterministic (tests, demos):
+	 * what is driver-defined, e.g. "diverge on", "diverge off". */
+	int (*inject)(struct vmdrv *d, const char *what);
 };
 
 /* Every driver's object starts with this. */
@@ -187,6 +208,31 @@ static inline int vmdrv__timeout_ms(struct vmdrv *d)
 static inline int vmdrv__process(struct vmdrv *d)
 {
 	return d->ops->process(d);
+}
+
+static inline int vmdrv__stop(struct vmdrv *d)
+{
+	return d->ops->stop ? d->ops->stop(d) : -EOPNOTSUPP;
+}
+
+static inline int vmdrv__resume(struct vmdrv *d)
+{
+	return d->ops->resume ? d->ops->resume(d) : -EOPNOTSUPP;
+}
+
+static inline int vmdrv__save(struct vmdrv *d, uint8_t **buf, size_t *len)
+{
+	return d->ops->save ? d->ops->save(d, buf, len) : -EOPNOTSUPP;
+}
+
+static inline int vmdrv__load(struct vmdrv *d, const uint8_t *buf, size_t len)
+{
+	return d->ops->load ? d->ops->load(d, buf, len) : -EOPNOTSUPP;
+}
+
+static inline int vmdrv__inject(struct vmdrv *d, const char *what)
+{
+	return d->ops->inject ? d->ops->inject(d, what) : -EOPNOTSUPP;
 }
 
 static inline const char *vmdrv__strerror(const struct vmdrv *d)

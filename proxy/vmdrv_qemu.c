@@ -578,6 +578,7 @@ static void qemu_close(struct vmdrv *d)
 
 const struct vmdrv_ops vmdrv_qemu_ops = {
 	.name = "qemu",
+	.self_checkpointing = 1,
 	.open = qemu_open,
 	.close = qemu_close,
 	.check = qemu_check,
