@@ -4,15 +4,19 @@
  * the secondary VM (or their network namespaces), and its client.
  *
  * Server: colo-service [--tcp PORT] [--udp PORT] [--bind ADDR]
- *                      [--diverge-file PATH]
- *   TCP: every request line gets one reply, a function of the line and of
- *        the request's number on its connection:
+ *                      [--diverge-file PATH] [--control PATH]
+ *   TCP: every request line gets one reply, a function of the line, of
+ *        the request's number on its connection and of the state:
  *          "bytes N"  ->  N deterministic bytes, the last one '\n'
+ *          "set K V", "get K", "count"  ->  see svcctl.h
  *          LINE       ->  "echo:LINE #COUNT CHECKSUM\n"
  *   UDP: every datagram gets one reply datagram, a function of its payload
  *        (count 0); "bytes N TAG" returns N bytes starting with "TAG ".
  *   While PATH exists, one byte in the middle of every reply is flipped, so
  *   that a VM can be made to answer differently on demand (same length).
+ *   PORT 0: any free port (see "serving" on stderr, or "status").
+ *   --control: a unix socket to pause, resume, dump and load the service
+ *   like a VM (svcctl.h, docs/vm-drivers.md).
  *
  * Client: colo-service --client ADDR (--tcp PORT | --udp PORT) --requests N
  *                      [--bytes N] [--every K] [--conns C] [--timeout MS]
@@ -40,9 +44,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "svcctl.h"
+
 #define SVC_LINE_MAX	4096
-#define SVC_BYTES_MAX	(64u << 20)
 #define SVC_UDP_MAX	1400	/* replies stay below the MTU: no fragments */
+#define SVC_STR(x)	#x
+#define SVC_XSTR(x)	SVC_STR(x)
 #define SVC_CONNS_MAX	4096
 
 static volatile sig_atomic_t svc_stop;
@@ -50,88 +57,6 @@ static volatile sig_atomic_t svc_stop;
 static void svc_on_signal(int sig)
 {
 	svc_stop = 1;
-}
-
-/* --- the deterministic function, shared by server and client --- */
-
-static uint32_t svc_fnv(const char *s, size_t n)
-{
-	uint32_t h = 2166136261u;
-
-	while (n--) {
-		h ^= (unsigned char)*s++;
-		h *= 16777619u;
-	}
-	return h;
-}
-
-static const char svc_alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-
-/* "bytes N" or "bytes N TAG": 1 and N, TAG in *tag (may be empty). */
-static int svc_parse_bytes(const char *req, size_t len, unsigned long *n,
-			   const char **tag, size_t *tag_len)
-{
-	char num[16];
-	size_t i = 6, j = 0;
-
-	if (len < 7 || memcmp(req, "bytes ", 6))
-		return 0;
-	while (i < len && req[i] >= '0' && req[i] <= '9' && j < sizeof(num) - 1)
-		num[j++] = req[i++];
-	num[j] = 0;
-	if (!j || (i < len && req[i] != ' '))
-		return 0;
-	*n = strtoul(num, NULL, 10);
-	if (*n < 1 || *n > SVC_BYTES_MAX)
-		return 0;
-	if (i < len)
-		i++;
-	*tag = req + i;
-	*tag_len = len - i;
-	return 1;
-}
-
-/*
- * The reply to request REQ (LEN bytes, no newline), the COUNT-th on its
- * connection. Returns a malloc'd buffer and its length in *out_len, or NULL.
- */
-static char *svc_reply(const char *req, size_t len, unsigned int count,
-		       int diverged, size_t *out_len)
-{
-	const char *tag;
-	size_t tag_len, i, n;
-	unsigned long want;
-	char *buf;
-
-	if (svc_parse_bytes(req, len, &want, &tag, &tag_len)) {
-		n = want;
-		buf = malloc(n);
-		if (!buf)
-			return NULL;
-		for (i = 0; i + 1 < n; i++)
-			buf[i] = svc_alphabet[(i + 7 * count) % 36];
-		if (tag_len) {
-			size_t t = tag_len + 1 < n ? tag_len : (n > 1 ? n - 2 : 0);
-
-			memcpy(buf, tag, t);
-			if (t + 1 < n)
-				buf[t] = ' ';
-		}
-		buf[n - 1] = '\n';
-	} else {
-		n = len + 48;
-		buf = malloc(n);
-		if (!buf)
-			return NULL;
-		memcpy(buf, "echo:", 5);
-		memcpy(buf + 5, req, len);
-		n = 5 + len + snprintf(buf + 5 + len, 48, " #%u %08x\n", count,
-				       svc_fnv(req, len) ^ count);
-	}
-	if (diverged && n >= 3)
-		buf[(n - 1) / 2] ^= 0x20;
-	*out_len = n;
-	return buf;
 }
 
 /* --- addresses and sockets --- */
@@ -203,52 +128,21 @@ static double svc_now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* A growable byte buffer. */
-struct svc_buf {
-	char *data;
-	size_t len, off, cap;
-};
-
-static int svc_buf__put(struct svc_buf *b, const char *p, size_t n)
-{
-	if (b->off && b->off == b->len)
-		b->off = b->len = 0;
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *d;
-
-		while (cap < b->len + n)
-			cap *= 2;
-		d = realloc(b->data, cap);
-		if (!d)
-			return -ENOMEM;
-		b->data = d;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	return 0;
-}
-
-/* Drops consumed bytes from the front. */
-static void svc_buf__compact(struct svc_buf *b)
-{
-	if (!b->off)
-		return;
-	memmove(b->data, b->data + b->off, b->len - b->off);
-	b->len -= b->off;
-	b->off = 0;
-}
-
 /* --- server --- */
+
+/* pfd: [0] tcp listener, [1] udp, the control socket's, then conns */
+#define SVC_PFD_CTL	2
+#define SVC_PFD_CONNS	(SVC_PFD_CTL + SVCCTL_NFDS)
 
 struct svc_server {
 	const char *diverge_file;
 	int tcp_fd, udp_fd;
-	struct pollfd *pfd;		/* [0] tcp listener, [1] udp, then conns */
-	struct svc_conn *conns;		/* parallel to pfd + 2 */
+	struct pollfd *pfd;
+	struct svc_conn *conns;		/* parallel to pfd + SVC_PFD_CONNS */
 	int nconns;
-	unsigned long accepted, tcp_requests, udp_requests, diverged;
+	struct svc_state state;		/* what a checkpoint moves */
+	struct svcctl *ctl;		/* NULL without --control */
+	struct svc_counters cnt;
 };
 
 struct svc_conn {
@@ -260,19 +154,20 @@ static int svc_server__diverged(struct svc_server *s)
 {
 	struct stat st;
 
-	if (!s->diverge_file || stat(s->diverge_file, &st))
+	if (!svcctl__diverge(s->ctl) &&
+	    (!s->diverge_file || stat(s->diverge_file, &st)))
 		return 0;
-	s->diverged++;
+	s->cnt.diverged++;
 	return 1;
 }
 
 static void svc_server__close(struct svc_server *s, int i)
 {
-	close(s->pfd[i + 2].fd);
+	close(s->pfd[i + SVC_PFD_CONNS].fd);
 	free(s->conns[i].in.data);
 	free(s->conns[i].out.data);
 	s->nconns--;
-	s->pfd[i + 2] = s->pfd[s->nconns + 2];
+	s->pfd[i + SVC_PFD_CONNS] = s->pfd[s->nconns + SVC_PFD_CONNS];
 	s->conns[i] = s->conns[s->nconns];
 }
 
@@ -287,9 +182,10 @@ static void svc_server__accept(struct svc_server *s)
 			continue;
 		}
 		memset(&s->conns[s->nconns], 0, sizeof(s->conns[0]));
-		s->pfd[s->nconns + 2] = (struct pollfd){ .fd = fd, .events = POLLIN };
+		s->pfd[s->nconns + SVC_PFD_CONNS] =
+			(struct pollfd){ .fd = fd, .events = POLLIN };
 		s->nconns++;
-		s->accepted++;
+		s->cnt.accepted++;
 	}
 }
 
@@ -307,8 +203,9 @@ static int svc_server__lines(struct svc_server *s, struct svc_conn *c)
 		if (len && line[len - 1] == '\r')
 			len--;
 		c->count++;
-		s->tcp_requests++;
-		rep = svc_reply(line, len, c->count, svc_server__diverged(s), &rlen);
+		s->cnt.tcp_requests++;
+		rep = svc_state__reply(&s->state, line, len, c->count,
+				       svc_server__diverged(s), &rlen);
 		if (!rep)
 			return -ENOMEM;
 		err = svc_buf__put(&c->out, rep, rlen);
@@ -326,7 +223,7 @@ static int svc_server__lines(struct svc_server *s, struct svc_conn *c)
 static int svc_server__conn(struct svc_server *s, int i)
 {
 	struct svc_conn *c = &s->conns[i];
-	struct pollfd *p = &s->pfd[i + 2];
+	struct pollfd *p = &s->pfd[i + SVC_PFD_CONNS];
 	char buf[16384];
 	ssize_t n;
 	int err;
@@ -374,8 +271,9 @@ static void svc_server__udp(struct svc_server *s)
 			return;
 		while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 			n--;
-		s->udp_requests++;
-		rep = svc_reply(buf, n, 0, svc_server__diverged(s), &rlen);
+		s->cnt.udp_requests++;
+		rep = svc_state__reply(&s->state, buf, n, 0,
+				       svc_server__diverged(s), &rlen);
 		if (!rep)
 			continue;
 		if (rlen <= SVC_UDP_MAX)
@@ -384,55 +282,93 @@ static void svc_server__udp(struct svc_server *s)
 	}
 }
 
+/* The port FD is bound to; 0 for none. */
+static int svc_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &len))
+		return 0;
+	return ntohs(ss.ss_family == AF_INET6 ?
+		     ((struct sockaddr_in6 *)&ss)->sin6_port :
+		     ((struct sockaddr_in *)&ss)->sin_port);
+}
+
+/* One round of poll; while paused only the control socket is watched. */
+static int svc_server__poll(struct svc_server *s)
+{
+	int i, n, paused = svcctl__paused(s->ctl);
+
+	svcctl__pollfds(s->ctl, s->pfd + SVC_PFD_CTL);
+	if (paused)
+		n = poll(s->pfd + SVC_PFD_CTL, SVCCTL_NFDS, -1);
+	else
+		n = poll(s->pfd, s->nconns + SVC_PFD_CONNS, -1);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	svcctl__process(s->ctl, s->pfd + SVC_PFD_CTL);
+	/* Network events are stale after a pause, not to be served during
+	 * one: a paused service leaves its requests in the kernel. */
+	if (paused || svcctl__paused(s->ctl))
+		return 0;
+	if (s->pfd[0].revents & POLLIN)
+		svc_server__accept(s);
+	if (s->pfd[1].revents & POLLIN)
+		svc_server__udp(s);
+	for (i = s->nconns - 1; i >= 0; i--)
+		if (s->pfd[i + SVC_PFD_CONNS].revents && svc_server__conn(s, i))
+			svc_server__close(s, i);
+	return 0;
+}
+
+/* TCP_PORT, UDP_PORT: -1 not served, 0 any free port. */
 static int svc_serve(const char *bind_addr, int tcp_port, int udp_port,
-		     const char *diverge_file)
+		     const char *diverge_file, const char *control)
 {
 	struct svc_server s = { .diverge_file = diverge_file, .tcp_fd = -1, .udp_fd = -1 };
-	int i, err = 0;
+	int err = 0;
 
-	s.pfd = calloc(SVC_CONNS_MAX + 2, sizeof(*s.pfd));
+	s.pfd = calloc(SVC_CONNS_MAX + SVC_PFD_CONNS, sizeof(*s.pfd));
 	s.conns = calloc(SVC_CONNS_MAX, sizeof(*s.conns));
 	if (!s.pfd || !s.conns) {
 		err = -ENOMEM;
 		goto out_free;
 	}
-	if (tcp_port && (s.tcp_fd = svc_listen(bind_addr, tcp_port, SOCK_STREAM)) < 0) {
+	if (tcp_port >= 0 && (s.tcp_fd = svc_listen(bind_addr, tcp_port, SOCK_STREAM)) < 0) {
 		err = s.tcp_fd;
 		goto out_free;
 	}
-	if (udp_port && (s.udp_fd = svc_listen(bind_addr, udp_port, SOCK_DGRAM)) < 0) {
+	if (udp_port >= 0 && (s.udp_fd = svc_listen(bind_addr, udp_port, SOCK_DGRAM)) < 0) {
 		err = s.udp_fd;
+		goto out_close;
+	}
+	s.cnt.tcp_port = svc_port(s.tcp_fd);
+	s.cnt.udp_port = svc_port(s.udp_fd);
+	if (control && !(s.ctl = svcctl_open(control, &s.state, &s.cnt))) {
+		err = -errno;
 		goto out_close;
 	}
 	s.pfd[0] = (struct pollfd){ .fd = s.tcp_fd, .events = POLLIN };
 	s.pfd[1] = (struct pollfd){ .fd = s.udp_fd, .events = POLLIN };
-	fprintf(stderr, "colo-service: pid %d serving tcp %d udp %d on %s%s%s\n",
-		(int)getpid(), tcp_port, udp_port, bind_addr,
+	fprintf(stderr, "colo-service: pid %d serving tcp %d udp %d on %s%s%s%s%s\n",
+		(int)getpid(), s.cnt.tcp_port, s.cnt.udp_port, bind_addr,
 		diverge_file ? ", diverging while this exists: " : "",
-		diverge_file ? diverge_file : "");
+		diverge_file ? diverge_file : "",
+		control ? ", control socket " : "", control ? control : "");
 
-	while (!svc_stop) {
-		if (poll(s.pfd, s.nconns + 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
-			break;
-		}
-		if (s.pfd[0].revents & POLLIN)
-			svc_server__accept(&s);
-		if (s.pfd[1].revents & POLLIN)
-			svc_server__udp(&s);
-		for (i = s.nconns - 1; i >= 0; i--)
-			if (s.pfd[i + 2].revents && svc_server__conn(&s, i))
-				svc_server__close(&s, i);
-	}
+	while (!svc_stop && !err)
+		err = svc_server__poll(&s);
 	fprintf(stderr, "colo-service: %lu connections, %lu tcp requests, %lu udp requests, %lu diverged replies\n",
-		s.accepted, s.tcp_requests, s.udp_requests, s.diverged);
+		s.cnt.accepted, s.cnt.tcp_requests, s.cnt.udp_requests,
+		s.cnt.diverged);
 	while (s.nconns)
 		svc_server__close(&s, 0);
+	svcctl_close(s.ctl);
+	svc_state__release(&s.state);
+out_close:
 	if (s.udp_fd >= 0)
 		close(s.udp_fd);
-out_close:
 	if (s.tcp_fd >= 0)
 		close(s.tcp_fd);
 out_free:
@@ -791,6 +727,7 @@ static void svc_usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: colo-service [--tcp PORT] [--udp PORT] [--bind ADDR] [--diverge-file PATH]\n"
+		"                    [--control PATH]\n"
 		"       colo-service --client ADDR (--tcp PORT | --udp PORT) --requests N\n"
 		"                    [--bytes N] [--every K] [--conns C] [--timeout MS] [--rate PPS]\n"
 		"                    [--diverged] [-v]\n"
@@ -798,7 +735,10 @@ static void svc_usage(FILE *f)
 		"Server: replies to every TCP line and UDP datagram with a deterministic\n"
 		"function of it (\"bytes N\" asks for N bytes). While the --diverge-file\n"
 		"exists, one byte of every reply is flipped. Binds [::] (dual stack) by\n"
-		"default. SIGTERM ends it.\n"
+		"default; PORT 0 takes any free port. SIGTERM ends it. \"set K V\", \"get K\"\n"
+		"and \"count\" use the state: a key/value store and a request counter.\n"
+		"--control PATH: a unix socket taking one request per line: pause, resume,\n"
+		"dump, load N (then N bytes), diverge on|off|N, status (docs/vm-drivers.md).\n"
 		"\n"
 		"Client: sends N requests (every K-th, default 5th, asks for --bytes bytes)\n"
 		"over C TCP connections (default 1) or UDP, one in flight per connection,\n"
@@ -822,6 +762,25 @@ static int svc_num(const char *s, unsigned long min, unsigned long max, unsigned
 	return 0;
 }
 
+/* What is wrong with the options, or NULL. Ports: -1 not given. */
+static const char *svc_check_args(const struct svc_opts *o, long tcp, long udp,
+				  const char *control)
+{
+	if (o->host && (tcp < 0) == (udp < 0))
+		return "the client needs exactly one of --tcp PORT and --udp PORT";
+	if (!o->host && tcp < 0 && udp < 0)
+		return "nothing to serve: give --tcp PORT and/or --udp PORT";
+	if (o->host && (!tcp || !udp))
+		return "the client needs a port of 1..65535";
+	if (o->host && control)
+		return "--control is for the server";
+	if (o->rate && udp < 0)
+		return "--rate is for the UDP client";
+	if (o->host && udp >= 0 && o->bytes > SVC_UDP_MAX)
+		return "--bytes over UDP is at most " SVC_XSTR(SVC_UDP_MAX) " (no fragments)";
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -829,6 +788,7 @@ int main(int argc, char **argv)
 		{ "udp", required_argument, NULL, 'u' },
 		{ "bind", required_argument, NULL, 'b' },
 		{ "diverge-file", required_argument, NULL, 'd' },
+		{ "control", required_argument, NULL, 'x' },
 		{ "client", required_argument, NULL, 'c' },
 		{ "requests", required_argument, NULL, 'n' },
 		{ "bytes", required_argument, NULL, 'B' },
@@ -843,16 +803,24 @@ int main(int argc, char **argv)
 	};
 	struct svc_opts o = { .requests = 10, .every = 5, .conns = 1, .timeout_ms = 2000 };
 	struct sigaction sa = { .sa_handler = svc_on_signal };
-	unsigned long tcp = 0, udp = 0;
-	const char *bind_addr = "::", *diverge = NULL;
+	const char *bind_addr = "::", *diverge = NULL, *control = NULL, *why;
+	unsigned long port;
+	long tcp = -1, udp = -1;
 	int opt, bad = 0, err;
 
-	while ((opt = getopt_long(argc, argv, "t:u:b:d:c:n:B:e:C:T:r:Dvh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "t:u:b:d:x:c:n:B:e:C:T:r:Dvh", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 't': bad |= svc_num(optarg, 1, 65535, &tcp); break;
-		case 'u': bad |= svc_num(optarg, 1, 65535, &udp); break;
+		case 't':
+			bad |= svc_num(optarg, 0, 65535, &port);
+			tcp = port;
+			break;
+		case 'u':
+			bad |= svc_num(optarg, 0, 65535, &port);
+			udp = port;
+			break;
 		case 'b': bind_addr = optarg; break;
 		case 'd': diverge = optarg; break;
+		case 'x': control = optarg; break;
 		case 'c': o.host = optarg; break;
 		case 'n': bad |= svc_num(optarg, 1, 10000000, &o.requests); break;
 		case 'B': bad |= svc_num(optarg, 1, SVC_BYTES_MAX, &o.bytes); break;
@@ -870,19 +838,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "colo-service: unexpected argument '%s'\n", argv[optind]);
 		bad = 1;
 	}
-	if (!bad && (o.host ? !tcp == !udp : !tcp && !udp)) {
-		fprintf(stderr, "colo-service: %s\n", o.host ?
-			"the client needs exactly one of --tcp PORT and --udp PORT" :
-			"nothing to serve: give --tcp PORT and/or --udp PORT");
-		bad = 1;
-	}
-	if (!bad && o.rate && !udp) {
-		fprintf(stderr, "colo-service: --rate is for the UDP client\n");
-		bad = 1;
-	}
-	if (!bad && o.host && udp && o.bytes > SVC_UDP_MAX) {
-		fprintf(stderr, "colo-service: --bytes over UDP is at most %d (no fragments)\n",
-			SVC_UDP_MAX);
+	if (!bad && (why = svc_check_args(&o, tcp, udp, control))) {
+		fprintf(stderr, "colo-service: %s\n", why);
 		bad = 1;
 	}
 	if (bad) {
@@ -893,11 +850,11 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	if (o.host) {
-		o.udp = !!udp;
-		o.port = udp ? udp : tcp;
+		o.udp = udp >= 0;
+		o.port = o.udp ? udp : tcp;
 		err = svc_client(&o);
 		return err < 0 ? 1 : err;
 	}
-	err = svc_serve(bind_addr, tcp, udp, diverge);
+	err = svc_serve(bind_addr, tcp, udp, diverge, control);
 	return err ? 1 : 0;
 }
