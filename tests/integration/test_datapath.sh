@@ -10,10 +10,13 @@
 #   d  detach removes the programs and the pins, is idempotent, and the
 #      client reaches the PVM plainly through a bridge afterwards
 #   f  SIGTERM to attach cleans up the same way
+# and, before detach, TCP through the proxy when the two VMs' TCP timestamp
+# clocks differ (tcp4-tsval-differ).
 # Root only. Attaches in native mode (skb if native fails, or with
-# COLO_TEST_MODE=skb). COLO_TEST_TCP_TIMESTAMPS=0 turns TCP timestamps off in
-# the VMs (but for the check that is about them). Prints "ok NAME" / "FAIL NAME: why" per check, then
-# "N passed, N failed"; exit status 1 on any failure. About 20 s.
+# COLO_TEST_MODE=skb). COLO_TEST_TCP_TIMESTAMPS=0 turns TCP timestamps off
+# in the VMs (except for tcp4-tsval-differ). Prints "ok NAME" / "FAIL NAME:
+# why" per check, then "N passed, N failed"; exit status 1 on any failure.
+# About 20 s.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build}
