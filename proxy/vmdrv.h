@@ -142,12 +142,14 @@ struct vmdrv {
 };
 
 extern const struct vmdrv_ops vmdrv_qemu_ops;
+extern const struct vmdrv_ops vmdrv_process_ops;
 
 /* The drivers by name; add new ones here. */
 static inline const struct vmdrv_ops *vmdrv_find(const char *name)
 {
 	static const struct vmdrv_ops *const all[] = {
 		&vmdrv_qemu_ops,
+		&vmdrv_process_ops,
 	};
 	size_t i;
 
