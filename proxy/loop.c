@@ -27,15 +27,95 @@
 
 static const char *const side_name[2] = { "primary", "secondary" };
 
-/* A frame and its bytes in one allocation; the engine holds it. */
+/* A frame and its bytes in one allocation; the engine or the hold queue
+ * holds it. */
 struct loop_frame {
 	struct colo_frame f;
+	struct loop_frame *next;	/* hold queue */
 	uint8_t data[];
 };
 
+const char *colo_loop_mode_name(enum colo_loop_mode m)
+{
+	static const char *const names[COLO_LOOP_MODE_MAX] = {
+		[COLO_LOOP_COMPARE] = "compare",
+		[COLO_LOOP_COMMIT] = "commit",
+		[COLO_LOOP_OBSERVE] = "observe",
+		[COLO_LOOP_PASSTHROUGH] = "passthrough",
+		[COLO_LOOP_SECONDARY] = "secondary",
+	};
+
+	return (unsigned int)m < COLO_LOOP_MODE_MAX ? names[m] : "?";
+}
+
+static struct loop_frame *frame_of(const struct colo_frame *f)
+{
+	return (struct loop_frame *)((uint8_t *)f->data -
+				     offsetof(struct loop_frame, data));
+}
+
 static void frame_free(const struct colo_frame *f)
 {
-	free((uint8_t *)f->data - offsetof(struct loop_frame, data));
+	free(frame_of(f));
+}
+
+static void send_frame(struct colo_loop *l, const struct colo_frame *f)
+{
+	if (send(l->o.tx_fd, f->data, f->len, MSG_DONTWAIT) == (ssize_t)f->len)
+		l->tx_frames++;
+	else
+		l->tx_errors++;
+}
+
+static int holding(const struct colo_loop *l)
+{
+	return l->mode == COLO_LOOP_COMMIT || l->mode == COLO_LOOP_OBSERVE;
+}
+
+/* --- output commit: primary frames wait for their checkpoint --- */
+
+static void hold(struct colo_loop *l, struct loop_frame *lf)
+{
+	if (l->hold_bytes + lf->f.len > l->hold_limit) {
+		l->lost++;
+		free(lf);
+		return;
+	}
+	lf->next = NULL;
+	*l->hold_tail = lf;
+	l->hold_tail = &lf->next;
+	l->hold_frames++;
+	l->hold_bytes += lf->f.len;
+}
+
+static struct loop_frame *unhold(struct colo_loop *l)
+{
+	struct loop_frame *lf = l->hold_head;
+
+	if (!lf)
+		return NULL;
+	l->hold_head = lf->next;
+	if (!l->hold_head)
+		l->hold_tail = &l->hold_head;
+	l->hold_frames--;
+	l->hold_bytes -= lf->f.len;
+	if (l->hold_mark)
+		l->hold_mark--;
+	return lf;
+}
+
+/* Send the n oldest held frames (drop them when send is 0). */
+static void unhold_n(struct colo_loop *l, uint64_t n, int send)
+{
+	struct loop_frame *lf;
+
+	while (n-- && (lf = unhold(l))) {
+		if (send && !l->closing) {
+			send_frame(l, &lf->f);
+			l->committed++;
+		}
+		free(lf);
+	}
 }
 
 /* --- engine callbacks --- */
@@ -44,12 +124,12 @@ static void on_release(void *ctx, const struct colo_frame *f)
 {
 	struct colo_loop *l = ctx;
 
-	if (!l->closing) {
-		if (send(l->o.tx_fd, f->data, f->len, MSG_DONTWAIT) == (ssize_t)f->len)
-			l->tx_frames++;
-		else
-			l->tx_errors++;
+	if (!l->closing && holding(l)) {
+		hold(l, frame_of(f));
+		return;
 	}
+	if (!l->closing && l->mode != COLO_LOOP_SECONDARY)
+		send_frame(l, f);
 	frame_free(f);
 }
 
@@ -179,6 +259,35 @@ static void push_frame(struct colo_loop *l, enum colo_side side,
 	settle(l);
 }
 
+/* A frame read from a socket, by mode. */
+static void take_frame(struct colo_loop *l, enum colo_side side,
+		       struct loop_frame *lf)
+{
+	switch (l->mode) {
+	case COLO_LOOP_COMPARE:
+	case COLO_LOOP_OBSERVE:
+		push_frame(l, side, lf);
+		return;
+	case COLO_LOOP_COMMIT:
+		if (side == COLO_PRIMARY) {
+			hold(l, lf);
+			return;
+		}
+		break;
+	case COLO_LOOP_PASSTHROUGH:
+		if (side == COLO_PRIMARY && !l->closing)
+			send_frame(l, &lf->f);
+		break;
+	case COLO_LOOP_SECONDARY:
+		if (side == COLO_SECONDARY && !l->closing)
+			send_frame(l, &lf->f);
+		break;
+	default:
+		break;
+	}
+	free(lf);
+}
+
 static void on_rx(void *ctx, const uint8_t *data, uint32_t len)
 {
 	struct rx_ctx *rc = ctx;
@@ -195,7 +304,8 @@ static void on_rx(void *ctx, const uint8_t *data, uint32_t len)
 	lf->f.len = len;
 	lf->f.ts_ns = l->now_ns;
 	lf->f.cookie = colo_xsk__frames(l->o.xsk[rc->side]);
-	push_frame(l, rc->side, lf);
+	lf->next = NULL;
+	take_frame(l, rc->side, lf);
 }
 
 static void drain(struct colo_loop *l, enum colo_side side)
@@ -207,6 +317,92 @@ static void drain(struct colo_loop *l, enum colo_side side)
 		if (colo_xsk__rx(l->o.xsk[side], COLO_LOOP_BATCH, on_rx, &rc) <
 		    COLO_LOOP_BATCH)
 			break;
+}
+
+/* Everything a socket holds, for an exact checkpoint boundary. */
+static void drain_all(struct colo_loop *l, enum colo_side side)
+{
+	struct rx_ctx rc = { .l = l, .side = side };
+	int i;
+
+	for (i = 0; i < 1024; i++)
+		if (colo_xsk__rx(l->o.xsk[side], COLO_LOOP_BATCH, on_rx, &rc) <
+		    COLO_LOOP_BATCH)
+			break;
+}
+
+/* --- modes and the checkpoint boundary --- */
+
+static void engine_flush(struct colo_loop *l)
+{
+	l->demand = 0;
+	l->in_progress = 0;
+	colo_engine__flush(l->engine);
+}
+
+/* Frames held back, in order, go through the engine (back to COMPARE). */
+static void requeue(struct colo_loop *l)
+{
+	struct loop_frame *lf;
+
+	l->hold_mark = 0;
+	while ((lf = unhold(l)))
+		push_frame(l, COLO_PRIMARY, lf);
+}
+
+void colo_loop__set_mode(struct colo_loop *l, enum colo_loop_mode m)
+{
+	enum colo_loop_mode old = l->mode;
+
+	if (m == old)
+		return;
+	l->mode = m;
+	switch (m) {
+	case COLO_LOOP_PASSTHROUGH:
+		unhold_n(l, l->hold_frames, 1);
+		engine_flush(l);
+		break;
+	case COLO_LOOP_SECONDARY:
+		unhold_n(l, l->hold_frames, 0);
+		engine_flush(l);
+		break;
+	case COLO_LOOP_COMMIT:
+		engine_flush(l);	/* what the engine held joins the queue */
+		break;
+	case COLO_LOOP_COMPARE:
+		requeue(l);
+		break;
+	default:
+		break;
+	}
+	colo_loop__publish(l);
+}
+
+uint64_t colo_loop__boundary(struct colo_loop *l)
+{
+	drain_all(l, COLO_PRIMARY);
+	drain_all(l, COLO_SECONDARY);
+	if (l->mode == COLO_LOOP_OBSERVE)
+		engine_flush(l);	/* compared or not, it is covered */
+	l->hold_mark = l->hold_frames;
+	return l->hold_mark;
+}
+
+void colo_loop__release(struct colo_loop *l)
+{
+	switch (l->mode) {
+	case COLO_LOOP_COMPARE:
+		colo_loop__checkpoint_done(l);
+		break;
+	case COLO_LOOP_COMMIT:
+	case COLO_LOOP_OBSERVE:
+		unhold_n(l, l->hold_mark, 1);
+		l->hold_mark = 0;
+		break;
+	default:
+		break;
+	}
+	colo_loop__publish(l);
 }
 
 /* --- timer --- */
@@ -231,9 +427,9 @@ void colo_loop__publish(struct colo_loop *l)
 	pub.checkpoints = s->checkpoints;
 	pub.coalesced = s->coalesced;
 	pub.refused = s->refused;
-	pub.held_primary = s->held_frames[COLO_PRIMARY];
+	pub.held_primary = s->held_frames[COLO_PRIMARY] + l->hold_frames;
 	pub.held_secondary = s->held_frames[COLO_SECONDARY];
-	pub.held_bytes = s->held_bytes;
+	pub.held_bytes = s->held_bytes + l->hold_bytes;
 	pub.flows = s->flows;
 	pub.tx_frames = l->tx_frames;
 	pub.tx_errors = l->tx_errors;
@@ -294,6 +490,8 @@ int colo_loop__init(struct colo_loop *l, const struct colo_loop_opts *o)
 	memset(l, 0, sizeof(*l));
 	l->o = *o;
 	l->checkpoint = checkpoint_none;
+	l->hold_tail = &l->hold_head;
+	l->hold_limit = COLO_HARD_LIMIT_FACTOR * o->engine.total_max_bytes;
 	l->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (l->timer_fd < 0 || timerfd_settime(l->timer_fd, 0, &its, NULL)) {
 		err = -errno;
@@ -345,11 +543,26 @@ static int xsk_failed(struct colo_loop *l, enum colo_side side, short revents)
 	return 1;
 }
 
+static int wait(struct colo_loop *l, struct pollfd *pfd, int *n_aux)
+{
+	int timeout = -1;
+
+	*n_aux = 0;
+	if (l->aux)
+		*n_aux = l->aux->fill(l->aux_ctx, pfd + 4, COLO_LOOP_AUX_MAX,
+				      &timeout);
+	if (poll(pfd, 4 + *n_aux, timeout) >= 0 || errno == EINTR)
+		return 0;
+	pr_err("poll: %s", strerror(errno));
+	return -errno;
+}
+
 int colo_loop__run(struct colo_loop *l)
 {
-	struct pollfd pfd[4];
-	int i;
+	struct pollfd pfd[4 + COLO_LOOP_AUX_MAX];
+	int i, n_aux, err;
 
+	memset(pfd, 0, sizeof(pfd));
 	pfd[0].fd = colo_xsk__fd(l->o.xsk[COLO_PRIMARY]);
 	pfd[1].fd = colo_xsk__fd(l->o.xsk[COLO_SECONDARY]);
 	pfd[2].fd = l->o.sig_fd;
@@ -362,12 +575,11 @@ int colo_loop__run(struct colo_loop *l)
 	l->next_publish_ns = l->now_ns + COLO_LOOP_PUBLISH_NS;
 	l->next_reap_ns = l->now_ns + COLO_LOOP_REAP_NS;
 	for (;;) {
-		if (poll(pfd, 4, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			pr_err("poll: %s", strerror(errno));
-			return -errno;
-		}
+		for (i = 0; i < 4; i++)
+			pfd[i].revents = 0;
+		err = wait(l, pfd, &n_aux);
+		if (err)
+			return err;
 		l->now_ns = colo_now_ns();
 		for (i = COLO_PRIMARY; i <= COLO_SECONDARY; i++) {
 			if (xsk_failed(l, i, pfd[i].revents))
@@ -377,6 +589,11 @@ int colo_loop__run(struct colo_loop *l)
 		}
 		if (pfd[3].revents & POLLIN)
 			on_timer(l);
+		if (l->aux) {
+			err = l->aux->done(l->aux_ctx, pfd + 4, n_aux);
+			if (err < 0)
+				return err;
+		}
 		if ((pfd[2].revents & POLLIN) && read_signal(l))
 			return 0;
 	}
@@ -385,6 +602,8 @@ int colo_loop__run(struct colo_loop *l)
 void colo_loop__fini(struct colo_loop *l)
 {
 	l->closing = 1;
+	if (l->hold_tail)
+		unhold_n(l, l->hold_frames, 0);
 	if (l->engine)
 		colo_engine__free(l->engine);
 	l->engine = NULL;
