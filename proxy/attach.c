@@ -326,6 +326,59 @@ static int attach_programs(struct colo_attach *a)
 	return 0;
 }
 
+/* --- the checkpoint loop --- */
+
+/* Failover on this host: the VM's output goes straight to the clients. */
+static int datapath_failover(void *ctx)
+{
+	struct colo_attach *a = ctx;
+	int err;
+
+	if (a->opt.ck.no_datapath) {
+		pr_warn("single-host layout: this secondary proxy has no datapath; the SVM's output reaches the clients only through the primary's colo-proxy, if it still runs (it forwards it once it stood down)");
+		return 0;
+	}
+	a->cfg.flags |= COLO_CFG_PASSTHROUGH;
+	err = colo_obj__set_config(&a->obj, &a->cfg);
+	if (err)
+		return err;
+	pr_info("%s set in %s", "COLO_CFG_PASSTHROUGH", COLO_CONFIG_NAME);
+	if (a->opt.role != COLO_ROLE_SECONDARY || !a->attached[COLO_IF_LINK])
+		return 0;
+	/* Stop injecting the primary host's mirrored frames. */
+	err = colo_xdp_detach_ours(a->ifindex[COLO_IF_LINK], a->cfg_map_id);
+	if (err < 0)
+		return err;
+	a->attached[COLO_IF_LINK] = 0;
+	pr_info("detached %s from %s", colo_prog_name(COLO_PROG_SEC_LINK_IN),
+		a->opt.ifname[COLO_IF_LINK]);
+	return 0;
+}
+
+static int init_ckpt(struct colo_attach *a)
+{
+	struct colo_ckpt_env env = {
+		.instance = a->inst.name,
+		.role = a->opt.role,
+		.conns_map_fd = -1,
+		.datapath_failover = datapath_failover,
+		.dp_ctx = a,
+	};
+
+	if (!a->opt.ckpt)
+		return 0;
+	if (a->opt.role == COLO_ROLE_PRIMARY) {
+		env.loop = &a->loop;
+		env.conns_map_fd = colo_obj__map_fd(&a->obj, COLO_M_CONNS);
+	}
+	a->ckpt = colo_ckpt__new(&a->opt.ck, &env);
+	if (!a->ckpt)
+		return -errno;
+	if (env.loop)
+		colo_ckpt__attach_loop(a->ckpt);
+	return 0;
+}
+
 int colo_attach__setup(struct colo_attach *a)
 {
 	int err;
@@ -351,12 +404,16 @@ int colo_attach__setup(struct colo_attach *a)
 		if (err)
 			return err;
 	}
+	err = init_ckpt(a);
+	if (err)
+		return err;
 	return attach_programs(a);
 }
 
 /* --- serving --- */
 
-/* The secondary host has no comparator: mark it up, wait for a signal. */
+/* The secondary host has no comparator: mark it up, then run the
+ * checkpoint loop or wait for a signal. */
 static int serve_secondary(struct colo_attach *a)
 {
 	struct colo_engine_pub pub;
@@ -368,6 +425,8 @@ static int serve_secondary(struct colo_attach *a)
 	pub.updated_ns = colo_now_ns();
 	bpf_map_update_elem(colo_obj__map_fd(&a->obj, COLO_M_ENGINE), &key,
 			    &pub, BPF_ANY);
+	if (a->ckpt)
+		return colo_ckpt__run(a->ckpt, a->sig_fd);
 	do
 		n = read(a->sig_fd, buf, sizeof(buf));
 	while (n < 0 && errno == EINTR);
@@ -412,6 +471,8 @@ void colo_attach__teardown(struct colo_attach *a)
 	int i;
 
 	detach_programs(a);
+	colo_ckpt__free(a->ckpt);	/* before the loop it hooks into */
+	a->ckpt = NULL;
 	if (a->loop_ready)
 		colo_loop__fini(&a->loop);
 	a->loop_ready = 0;

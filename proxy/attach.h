@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "bpfobj.h"
+#include "ckpt.h"
 #include "instance.h"
 #include "loop.h"
 #include "xdp_if.h"
@@ -38,6 +39,9 @@ struct colo_attach_opts {
 	uint64_t timeout_ns;		/* 0: engine default */
 	const char *pcap_out;
 	unsigned int queue;
+	int ckpt;			/* --listen or --peer: run the checkpoint loop */
+	struct colo_ckpt_opts ck;
+	unsigned int ck_given;		/* bit (COLO_OPT_* - COLO_OPT_LISTEN) */
 };
 
 struct colo_attach {
@@ -57,7 +61,36 @@ struct colo_attach {
 	int sig_fd;
 	struct colo_loop loop;
 	int loop_ready;
+	struct colo_ckpt *ckpt;		/* NULL: no checkpoint loop */
 };
+
+/* --NAME VALUE as a whole number in [min, max]. 0, or -EINVAL printed. */
+int colo_parse_uint(const char *opt, const char *s, unsigned long min,
+		    unsigned long max, unsigned long *out);
+
+/* Checkpoint-loop options of attach (long only), parsed in
+ * cmd_attach_ckpt.c. */
+enum {
+	COLO_OPT_LISTEN = 0x100,
+	COLO_OPT_PEER,
+	COLO_OPT_DRIVER,
+	COLO_OPT_VM,
+	COLO_OPT_CHECKPOINT,
+	COLO_OPT_INTERVAL,
+	COLO_OPT_PERIOD,
+	COLO_OPT_MIN_GAP,
+	COLO_OPT_HEARTBEAT,
+	COLO_OPT_HB_TIMEOUT,
+	COLO_OPT_ADAPTIVE_HIGH,
+	COLO_OPT_ADAPTIVE_LOW,
+	COLO_OPT_NO_DATAPATH,
+	COLO_OPT_CKPT_END,
+};
+
+/* One of them into o: 0, or -EINVAL (message printed). */
+int colo_attach_ckpt_opt(struct colo_attach_opts *o, int opt, const char *arg);
+/* Once all options are in: are they consistent? 0, or -EINVAL printed. */
+int colo_attach_ckpt_check(struct colo_attach_opts *o);
 
 /* Zero a and mark every resource as not held. */
 void colo_attach__init(struct colo_attach *a, const struct colo_attach_opts *o,

@@ -60,8 +60,8 @@ bad:
 	return -EINVAL;
 }
 
-static int parse_uint(const char *opt, const char *s, unsigned long min,
-		      unsigned long max, unsigned long *out)
+int colo_parse_uint(const char *opt, const char *s, unsigned long min,
+		    unsigned long max, unsigned long *out)
 {
 	unsigned long v;
 	char *end;
@@ -198,12 +198,12 @@ static int check_roles(const struct colo_attach_opts *o)
 	const char *const *n = o->ifname;
 
 	if (o->role == COLO_ROLE_SECONDARY) {
-		if (!n[COLO_IF_SVM] || !n[COLO_IF_LINK]) {
-			pr_err("attach --role secondary needs --svm IF (the SVM's tap) and --link IF (the replication link)");
-			return -EINVAL;
-		}
 		if (n[COLO_IF_PVM]) {
 			pr_err("attach --role secondary takes no --pvm: the PVM runs on the primary host");
+			return -EINVAL;
+		}
+		if (!o->ck.no_datapath && (!n[COLO_IF_SVM] || !n[COLO_IF_LINK])) {
+			pr_err("attach --role secondary needs --svm IF (the SVM's tap) and --link IF (the replication link); in the single-host layout give --no-datapath instead");
 			return -EINVAL;
 		}
 		return 0;
@@ -268,6 +268,34 @@ static void report_if(const struct colo_attach *a, enum colo_if i)
 	       x->dispatcher ? "libxdp dispatcher" : "single program");
 }
 
+static void report_ckpt(const struct colo_attach_opts *o)
+{
+	const struct colo_policy_cfg *p = &o->ck.policy;
+
+	printf("  checkpoint loop: driver %s, vm %s, %s %s, heartbeat %llu ms, timeout %llu ms\n",
+	       o->ck.drv->name, o->ck.vm, o->ck.listen ? "listening on" :
+	       "primary's proxy at", o->ck.listen ? o->ck.listen : o->ck.peer,
+	       (unsigned long long)(o->ck.heartbeat_ns / NSEC_PER_MSEC_U64),
+	       (unsigned long long)(o->ck.heartbeat_timeout_ns / NSEC_PER_MSEC_U64));
+	if (o->role != COLO_ROLE_PRIMARY)
+		return;
+	printf("  checkpoint mode %s: ", colo_mode_name(p->mode));
+	if (p->mode == COLO_MODE_PERIODIC)
+		printf("every %llu ms, output held until acknowledged\n",
+		       (unsigned long long)(p->period_ns / NSEC_PER_MSEC_U64));
+	else
+		printf("on divergence, at least %llu ms apart, at most %llu ms apart",
+		       (unsigned long long)(p->min_gap_ns / NSEC_PER_MSEC_U64),
+		       (unsigned long long)(p->max_interval_ns / NSEC_PER_MSEC_U64));
+	if (p->mode == COLO_MODE_ADAPTIVE)
+		printf("; periodic (every %llu ms) above %u per %llu ms, back at most %u for %llu ms",
+		       (unsigned long long)(p->period_ns / NSEC_PER_MSEC_U64),
+		       p->high, (unsigned long long)(p->window_ns / NSEC_PER_MSEC_U64),
+		       p->low, (unsigned long long)(p->calm_ns / NSEC_PER_MSEC_U64));
+	if (p->mode != COLO_MODE_PERIODIC)
+		putchar('\n');
+}
+
 static void report(const struct colo_attach *a)
 {
 	const char *reason = colo_xdp_fallback_reason();
@@ -292,6 +320,10 @@ static void report(const struct colo_attach *a)
 	if (a->opt.role == COLO_ROLE_PRIMARY)
 		printf("  released frames leave through %s\n",
 		       a->opt.ifname[COLO_IF_CLIENT]);
+	if (a->opt.ck.no_datapath)
+		printf("  no datapath on this host (--no-datapath): protocol and VM driver only\n");
+	if (a->opt.ckpt)
+		report_ckpt(&a->opt);
 	printf("maps pinned under %s; stop with SIGINT/SIGTERM or 'colo-proxy detach --instance %s'\n",
 	       a->inst.path, a->inst.name);
 	fflush(stdout);
@@ -397,7 +429,7 @@ static int attach_opt(struct colo_attach_opts *o, int opt, const char *arg)
 	case 'm':
 		return parse_mac(arg, o->vm_mac);
 	case 'V':
-		err = parse_uint("vlan", arg, 1, 4094, &v);
+		err = colo_parse_uint("vlan", arg, 1, 4094, &v);
 		o->vlan = v;
 		break;
 	case 'c':
@@ -413,21 +445,21 @@ static int attach_opt(struct colo_attach_opts *o, int opt, const char *arg)
 		o->no_rewrite = 1;
 		break;
 	case 't':
-		err = parse_uint("timeout", arg, 1, 3600000, &v);
+		err = colo_parse_uint("timeout", arg, 1, 3600000, &v);
 		o->timeout_ns = v * NSEC_PER_MSEC_U64;
 		break;
 	case 'w':
 		o->pcap_out = arg;
 		break;
 	case 'q':
-		err = parse_uint("queue", arg, 0, 65535, &v);
+		err = colo_parse_uint("queue", arg, 0, 65535, &v);
 		o->queue = v;
 		break;
 	case 'v':
 		colo_log_more();
 		break;
 	default:
-		return -EINVAL;
+		return colo_attach_ckpt_opt(o, opt, arg);
 	}
 	return err;
 }
@@ -448,6 +480,19 @@ static int attach_main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "pcap-out", required_argument, NULL, 'w' },
 		{ "queue", required_argument, NULL, 'q' },
+		{ "listen", required_argument, NULL, COLO_OPT_LISTEN },
+		{ "peer", required_argument, NULL, COLO_OPT_PEER },
+		{ "driver", required_argument, NULL, COLO_OPT_DRIVER },
+		{ "vm", required_argument, NULL, COLO_OPT_VM },
+		{ "checkpoint", required_argument, NULL, COLO_OPT_CHECKPOINT },
+		{ "interval", required_argument, NULL, COLO_OPT_INTERVAL },
+		{ "period", required_argument, NULL, COLO_OPT_PERIOD },
+		{ "min-gap", required_argument, NULL, COLO_OPT_MIN_GAP },
+		{ "heartbeat", required_argument, NULL, COLO_OPT_HEARTBEAT },
+		{ "heartbeat-timeout", required_argument, NULL, COLO_OPT_HB_TIMEOUT },
+		{ "adaptive-high", required_argument, NULL, COLO_OPT_ADAPTIVE_HIGH },
+		{ "adaptive-low", required_argument, NULL, COLO_OPT_ADAPTIVE_LOW },
+		{ "no-datapath", no_argument, NULL, COLO_OPT_NO_DATAPATH },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -458,6 +503,7 @@ static int attach_main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.role = COLO_ROLE_PRIMARY;
 	o.mode = XDP_MODE_NATIVE;
+	colo_ckpt_opts_default(&o.ck);
 	while ((opt = getopt_long(argc, argv, "i:m:c:p:s:l:t:w:q:vh", opts,
 				  NULL)) != -1) {
 		if (opt == 'h') {
@@ -473,10 +519,12 @@ static int attach_main(int argc, char **argv)
 		       argv[optind]);
 		return colo_cmd_bad_usage(&colo_cmd_attach);
 	}
-	if (!have_mac) {
+	if (!have_mac && !o.ck.no_datapath) {
 		pr_err("attach needs --vm-mac MAC, the MAC address the PVM and the SVM share");
 		return colo_cmd_bad_usage(&colo_cmd_attach);
 	}
+	if (colo_attach_ckpt_check(&o))
+		return colo_cmd_bad_usage(&colo_cmd_attach);
 	return attach_run(&o);
 }
 
@@ -487,8 +535,12 @@ const struct colo_cmd colo_cmd_attach = {
 	.usage =
 	"Usage: colo-proxy attach --instance NAME --vm-mac MAC --client IF --pvm IF\n"
 	"                         (--svm IF | --link IF) [OPTIONS]\n"
+	"                         [--listen ADDR:PORT --driver DRV --vm TARGET [LOOP]]\n"
 	"       colo-proxy attach --role secondary --instance NAME --vm-mac MAC\n"
 	"                         --svm IF --link IF [--client IF] [--mode MODE]\n"
+	"                         [--peer ADDR:PORT --driver DRV --vm TARGET]\n"
+	"       colo-proxy attach --role secondary --instance NAME --no-datapath\n"
+	"                         --peer ADDR:PORT --driver DRV --vm TARGET\n"
 	"\n"
 	"Primary host (default role): mirror every frame the client NIC receives for\n"
 	"the VM to the PVM's tap and to the SVM (its tap with --svm, single-host\n"
@@ -496,6 +548,10 @@ const struct colo_cmd colo_cmd_attach = {
 	"VMs' output over AF_XDP, compare it, and send the PVM's output to the client\n"
 	"once the SVM sent the same. Secondary host (two-host layout): inject what\n"
 	"arrives on the link into the SVM's tap and send the SVM's output back.\n"
+	"With --listen (primary) and --peer (secondary) the two colo-proxy processes\n"
+	"run the checkpoint loop between them: checkpoints on divergence or period,\n"
+	"output commit, heartbeats and failover. Without them a divergence only\n"
+	"releases the held output (no checkpoint).\n"
 	"Runs in the foreground until SIGINT or SIGTERM, then removes everything it\n"
 	"attached and pinned. Maps are pinned under " COLO_PIN_ROOT "/NAME.\n"
 	"\n"
@@ -516,6 +572,38 @@ const struct colo_cmd colo_cmd_attach = {
 	"  -q, --queue N        AF_XDP queue on the PVM tap and the SVM path (default 0)\n"
 	"  -v, --verbose        more diagnostics on stderr (-vv: libbpf/libxdp debug)\n"
 	"  -h, --help           show this help\n"
+	"\n"
+	"Checkpoint loop:\n"
+	"      --listen ADDR:PORT  primary: wait for the secondary's colo-proxy here\n"
+	"      --peer ADDR:PORT    secondary: connect to the primary's colo-proxy\n"
+	"                          (retried every 0.1 s, backing off to 2 s)\n"
+	"      --driver DRV        qemu (QEMU runs COLO; --vm is its QMP socket,\n"
+	"                          unix:/path or tcp:HOST:PORT) or process (a\n"
+	"                          stand-in VM; --vm is its control socket)\n"
+	"      --vm TARGET         how to reach this host's VM (see --driver)\n"
+	"      --checkpoint MODE   hybrid (default: compare, checkpoint on\n"
+	"                          divergence), periodic (no comparison: output\n"
+	"                          held until each periodic checkpoint is\n"
+	"                          acknowledged) or adaptive (hybrid, switching to\n"
+	"                          periodic while divergences are frequent). On the\n"
+	"                          secondary only 'periodic' matters: its VM waits\n"
+	"                          paused for the first checkpoint\n"
+	"      --interval MS       hybrid, adaptive: longest time between two\n"
+	"                          checkpoints (default 20000); periodic: the period\n"
+	"      --period MS         periodic, adaptive's periodic phase: time from the\n"
+	"                          end of one checkpoint to the next (default 50)\n"
+	"      --min-gap MS        shortest time from the end of one checkpoint to a\n"
+	"                          demanded one; demands meanwhile coalesce (default 10)\n"
+	"      --heartbeat MS      send a heartbeat this often (default 100)\n"
+	"      --heartbeat-timeout MS  fail over when the peer is silent this long\n"
+	"                          (default 1000)\n"
+	"      --adaptive-high N/MS  adaptive: more than N divergence checkpoints\n"
+	"                          within MS -> periodic (default 10/1000)\n"
+	"      --adaptive-low N/MS   adaptive: at most N divergences per window,\n"
+	"                          continuously for MS -> hybrid (default 2/5000)\n"
+	"      --no-datapath       secondary, single-host layout: no XDP here (the\n"
+	"                          primary's colo-proxy serves the SVM's tap); run\n"
+	"                          only the protocol and the VM driver\n"
 	"\n"
 	"Exit status: 0 stopped by a signal after a clean teardown, 1 attaching or\n"
 	"serving failed (message on stderr), 2 bad options.\n",
