@@ -13,6 +13,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "ckpt.h"
 #include "instance.h"
 #include "live.h"
 #include "log.h"
@@ -96,6 +97,7 @@ static int stop_process(const struct colo_inst *in, pid_t cfg_pid)
 static int remove_leftovers(const char *name, pid_t pid, int stopped)
 {
 	struct colo_inst in;
+	char path[160];
 	int err;
 
 	err = colo_inst__open(&in, name);
@@ -115,6 +117,8 @@ static int remove_leftovers(const char *name, pid_t pid, int stopped)
 	}
 	err = colo_inst__teardown(&in, 1);
 	colo_inst__close(&in);
+	if (!colo_ckpt_status_path(name, path, sizeof(path)))
+		unlink(path);	/* the checkpoint loop's, if it ran */
 	if (stopped)
 		printf("instance %s: stopped pid %d and removed what it left\n",
 		       name, (int)pid);

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "bpfobj.h"
+#include "ckpt.h"
 #include "engine.h"
 #include "live.h"
 #include "log.h"
@@ -35,6 +36,121 @@ static double age_s(const struct colo_status *st, unsigned long long ts)
 	unsigned long long now = colo_now_ns();
 
 	return now > ts ? (double)(now - ts) / 1e9 : 0.0;
+}
+
+/* --- the checkpoint loop's status file --- */
+
+/* The loop's state as the serving process last wrote it, NULL when there
+ * is none (no --listen/--peer) or it belongs to another process. */
+static json_t *read_ckpt(const struct colo_status *st)
+{
+	char path[160];
+	json_t *o;
+
+	if (!st->alive || colo_ckpt_status_path(st->name, path, sizeof(path)))
+		return NULL;
+	o = json_load_file(path, 0, NULL);
+	if (!o)
+		return NULL;
+	if (!json_is_object(o) || (st->have_config &&
+	    json_integer_value(json_object_get(o, "pid")) != st->cfg.pid)) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "?";
+}
+
+static long long jint(json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+static double jnum(json_t *o, const char *key)
+{
+	return json_number_value(json_object_get(o, key));
+}
+
+static void print_ckpt_mode(json_t *c)
+{
+	json_t *m = json_object_get(c, "mode"), *sw;
+
+	printf("    mode %s", jstr(m, "configured"));
+	if (!json_object_get(m, "in_force")) {
+		putchar('\n');
+		return;
+	}
+	printf(", in force %s, %lld switches", jstr(m, "in_force"),
+	       jint(m, "switches"));
+	sw = json_object_get(m, "last_switch");
+	if (sw)
+		printf(" (last %.1f s ago: %s)", jint(sw, "ago_ms") / 1e3,
+		       jstr(sw, "text"));
+	putchar('\n');
+}
+
+static void print_ckpt_counts(json_t *c)
+{
+	json_t *k = json_object_get(c, "checkpoints"), *l;
+
+	printf("    checkpoints %lld done, %lld aborted", jint(k, "done"),
+	       jint(k, "aborted"));
+	if (json_object_get(k, "coalesced"))
+		printf(", %lld demands coalesced", jint(k, "coalesced"));
+	l = json_object_get(k, "last");
+	if (l)
+		printf("; last #%lld (%s) %.1f ms, %s VM stopped %.1f ms, %lld state bytes, %.1f s ago",
+		       jint(l, "seq"), jstr(l, "cause"), jnum(l, "duration_ms"),
+		       jstr(c, "role"), jnum(l, "downtime_ms"), jint(l, "size"),
+		       jint(l, "ago_ms") / 1e3);
+	putchar('\n');
+}
+
+static void print_ckpt_peer(json_t *c)
+{
+	json_t *p = json_object_get(c, "peer");
+
+	printf("    peer %s (%s): %s", jstr(p, "address"), jstr(p, "side"),
+	       jstr(p, "state"));
+	if (json_object_get(p, "last_heard_ms_ago"))
+		printf(", last heard %.2f s ago", jint(p, "last_heard_ms_ago") / 1e3);
+	printf(", %lld connection%s", jint(p, "connects"),
+	       jint(p, "connects") == 1 ? "" : "s");
+	if (json_object_get(p, "last_error"))
+		printf(", last error: %s", jstr(p, "last_error"));
+	putchar('\n');
+}
+
+static void print_ckpt(json_t *c)
+{
+	json_t *f = json_object_get(c, "failover"), *o;
+
+	printf("  checkpoint loop (driver %s, vm %s, published %.1f s ago): %s, protocol %s\n",
+	       jstr(c, "driver"), jstr(c, "vm"),
+	       (double)(colo_now_ns() - jint(c, "updated_ns")) / 1e9,
+	       jstr(c, "phase"), jstr(c, "protocol"));
+	print_ckpt_mode(c);
+	print_ckpt_counts(c);
+	print_ckpt_peer(c);
+	o = json_object_get(c, "output");
+	if (o)
+		printf("    output %s: %lld frames (%lld bytes) held for a checkpoint, %lld released by checkpoints\n",
+		       jstr(o, "mode"), jint(o, "held_frames"), jint(o, "held_bytes"),
+		       jint(o, "committed"));
+	if (!strcmp(jstr(f, "state"), "none")) {
+		printf("    failover: none\n");
+		return;
+	}
+	printf("    failover: %s at %s (%s): %s; loss to failover %.1f ms (detection %.1f ms, action %.1f ms)\n",
+	       jstr(f, "state"), jstr(f, "at"), jstr(f, "reason"), jstr(f, "text"),
+	       jnum(f, "loss_to_failover_ms"), jnum(f, "detection_ms"),
+	       jnum(f, "action_ms"));
 }
 
 /* --- people --- */
@@ -118,6 +234,8 @@ static void print_divs(const struct colo_status *st)
 static void print_human(const struct colo_status *st)
 {
 	const struct colo_config *c = &st->cfg;
+	json_t *ck = read_ckpt(st);
+	int no_dp = ck && json_is_false(json_object_get(ck, "datapath"));
 
 	printf("instance %s: %s", st->name, colo_state_name(st->state));
 	if (st->have_config)
@@ -127,7 +245,9 @@ static void print_human(const struct colo_status *st)
 	else
 		printf(", no configuration pinned%s\n",
 		       st->alive ? " yet" : " (leftover: run 'colo-proxy detach')");
-	if (st->have_config) {
+	if (no_dp)
+		printf("  no datapath on this host (--no-datapath): the primary's colo-proxy serves the SVM's tap\n");
+	else if (st->have_config) {
 		printf("  vm mac %02x:%02x:%02x:%02x:%02x:%02x, ",
 		       c->vm_mac[0], c->vm_mac[1], c->vm_mac[2], c->vm_mac[3],
 		       c->vm_mac[4], c->vm_mac[5]);
@@ -141,13 +261,17 @@ static void print_human(const struct colo_status *st)
 		printf("  interfaces:\n");
 		print_ifs(st);
 	}
-	if (st->have_counters) {
+	if (st->have_counters && !no_dp) {
 		printf("  datapath counters (all CPUs):\n");
 		print_fields(&st->cnt, colo_counter_fields);
 	}
 	if (st->have_engine && st->cfg.role != COLO_ROLE_SECONDARY)
 		print_engine(st);
-	if (st->conns >= 0)
+	if (ck) {
+		print_ckpt(ck);
+		json_decref(ck);
+	}
+	if (st->conns >= 0 && !no_dp)
 		printf("  connections tracked: %ld\n", st->conns);
 	print_divs(st);
 }
@@ -222,7 +346,7 @@ static json_t *json_divs(const struct colo_status *st)
 static json_t *json_status(const struct colo_status *st)
 {
 	const struct colo_config *c = &st->cfg;
-	json_t *o = json_object();
+	json_t *o = json_object(), *ck;
 	char mac[18];
 
 	json_object_set_new(o, "name", json_string(st->name));
@@ -251,6 +375,9 @@ static json_t *json_status(const struct colo_status *st)
 		json_object_set_new(o, "engine", json_engine(st));
 	if (st->conns >= 0)
 		json_object_set_new(o, "conns", json_integer(st->conns));
+	ck = read_ckpt(st);
+	if (ck)
+		json_object_set_new(o, "checkpoint", ck);
 	json_object_set_new(o, "divergences", json_divs(st));
 	return o;
 }
