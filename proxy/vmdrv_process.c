@@ -412,8 +412,10 @@ static int proc_save(struct vmdrv *d, uint8_t **buf, size_t *len)
 				"colo-service at %s answered 'dump' with '%.80s': not a size of 1..%u bytes",
 				pd->path, reply, PROC_STATE_MAX));
 	p = malloc(n);
-	if (!p)
+	if (!p) {
+		drop(pd);	/* the bytes are on their way: resync */
 		return say(pd, -ENOMEM, "no memory for %llu bytes of state", n);
+	}
 	err = read_exact(pd, p, n);
 	if (err) {
 		free(p);
