@@ -3,7 +3,7 @@
  * VM drivers: what the checkpoint loop needs from whatever runs the two VMs.
  *
  *   qemu     QEMU's own COLO, driven over QMP (vmdrv_qemu.c)
- *   process  a stand-in VM run as a local process (to come)
+ *   process  a stand-in VM run as a local process (vmdrv_process.c)
  *
  * A driver is an object with an ops table. The loop polls vmdrv__fd() for
  * vmdrv__poll_events() with vmdrv__timeout_ms(), then calls
