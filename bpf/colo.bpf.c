@@ -81,6 +81,8 @@ struct {
 #define TCPOPT_EOL_	0
 #define TCPOPT_NOP_	1
 #define TCPOPT_SACK_	5
+#define TCPOPT_TS_	8
+#define TCPOLEN_TS_	10	/* kind, length, TSval, TSecr (both be32) */
 #define SACK_BLOCKS_MAX	4
 
 #define COUNT(cnt, field) do { if (cnt) (cnt)->field++; } while (0)
@@ -245,32 +247,80 @@ static __always_inline void csum_apply(struct tcphdr *tcp, __u32 acc)
 }
 
 /*
- * Walk the TCP options and shift both edges of every SACK block. At most
- * TCP_OPT_WALK options are looked at (real stacks send fewer than ten: NOP,
- * NOP, timestamps, NOP, NOP, SACK); the walk stops at EOL, at a malformed
- * length and at the end of the header or the frame.
+ * The walk over TCP options. At most TCP_OPT_WALK options are looked at (real
+ * stacks send fewer than ten: NOP, NOP, timestamps, NOP, NOP, SACK); it stops
+ * at EOL, at a malformed length and at the end of the header or the frame.
  */
 #define TCP_OPT_WALK	TCP_OPT_MAX
 
-static __always_inline __u32 shift_sack_opts(struct tcphdr *tcp, void *end,
-					     __u32 delta, __u32 acc)
+/*
+ * The option at *off (bytes into the option area of optlen bytes), its length
+ * in *len; NULL where the walk stops. A lone EOL/NOP at the end changes
+ * nothing, so an option must have at least 2 bytes left. *off is masked to
+ * 0..63 (a no-op, it is below 40): the bounds keep the verifier's states
+ * few, the walk would not pass the verifier without them.
+ */
+static __always_inline __u8 *tcp_opt_at(__u8 *opts, __u32 *off, __u32 optlen,
+					void *end, __u32 *len)
+{
+	__u8 *p;
+
+	if (*off + 2 > optlen)
+		return NULL;
+	*off &= TCP_OPT_MASK;
+	p = opts + *off;
+	if ((void *)(p + 2) > end || p[0] == TCPOPT_EOL_)
+		return NULL;
+	*len = p[0] == TCPOPT_NOP_ ? 1 : p[1];
+	if (*len < 1 || (*len == 1 && p[0] != TCPOPT_NOP_) || *off + *len > optlen)
+		return NULL;
+	return p;
+}
+
+/* Returns 0 and the TSval of the timestamps option if the header has one. */
+static __always_inline int tcp_tsval(struct tcphdr *tcp, void *end, __u32 *tsval)
 {
 	__u8 *opts = (__u8 *)(tcp + 1);
 	__u32 optlen = tcp->doff * 4 - sizeof(*tcp);
-	__u32 off = 0, len, n, j;
+	__u32 off = 0, len = 0;
 	int i;
 
 	for (i = 0; i < TCP_OPT_WALK; i++) {
-		__u8 *p;
+		__u8 *p = tcp_opt_at(opts, &off, optlen, end, &len);
+		__be32 *val;
 
-		if (off + 2 > optlen)
-			break;	/* a lone EOL/NOP at the end changes nothing */
-		off &= TCP_OPT_MASK;	/* no-op (off < 40): bounds for the verifier */
-		p = opts + off;
-		if ((void *)(p + 2) > end || p[0] == TCPOPT_EOL_)
+		if (!p)
 			break;
-		len = p[0] == TCPOPT_NOP_ ? 1 : p[1];
-		if (len < 1 || (len == 1 && p[0] != TCPOPT_NOP_) || off + len > optlen)
+		if (p[0] == TCPOPT_TS_ && len == TCPOLEN_TS_) {
+			val = (void *)(p + 2);
+			if ((void *)(val + 1) > end)
+				break;
+			*tsval = bpf_ntohl(*val);
+			return 0;
+		}
+		off += len;
+	}
+	return -1;
+}
+
+/*
+ * Shift both edges of every SACK block (kind 5, length 2 + 8n) by delta and
+ * the TSecr of the timestamps option (kind 8, length 10) by ts_delta. A zero
+ * delta rewrites the field with its own value, which leaves the checksum as
+ * it was (its contribution is 0xffff, one's complement zero).
+ */
+static __always_inline __u32 shift_opts(struct tcphdr *tcp, void *end, __u32 delta,
+					__u32 ts_delta, __u32 acc)
+{
+	__u8 *opts = (__u8 *)(tcp + 1);
+	__u32 optlen = tcp->doff * 4 - sizeof(*tcp);
+	__u32 off = 0, len = 0, n, j;
+	int i;
+
+	for (i = 0; i < TCP_OPT_WALK; i++) {
+		__u8 *p = tcp_opt_at(opts, &off, optlen, end, &len);
+
+		if (!p)
 			break;
 		if (p[0] == TCPOPT_SACK_ && len >= 10 && !((len - 2) & 7)) {
 			n = (len - 2) / 8;
@@ -282,6 +332,12 @@ static __always_inline __u32 shift_sack_opts(struct tcphdr *tcp, void *end,
 				acc = shift32(&edge[0], delta, off, acc);
 				acc = shift32(&edge[1], delta, off, acc);
 			}
+		} else if (p[0] == TCPOPT_TS_ && len == TCPOLEN_TS_) {
+			__be32 *ecr = (void *)(p + 6);
+
+			if ((void *)(ecr + 1) > end)
+				break;
+			acc = shift32(ecr, ts_delta, off, acc);
 		}
 		off += len;
 	}
@@ -296,14 +352,29 @@ static __always_inline void conn_set(struct colo_conn *c, __u32 bits)
 		__sync_fetch_and_add(&c->flags, bits & ~c->flags);
 }
 
+/* The TSval of one VM's SYN or SYN/ACK; ts_offset once both are known. */
+static __always_inline void conn_learn_ts(struct colo_conn *c, __u32 tsval, int svm)
+{
+	__u32 both = COLO_CONN_PVM_TS | COLO_CONN_SVM_TS;
+
+	if (svm)
+		c->svm_tsval = tsval;
+	else
+		c->pvm_tsval = tsval;
+	conn_set(c, svm ? COLO_CONN_SVM_TS : COLO_CONN_PVM_TS);
+	if ((c->flags & both) == both)
+		c->ts_offset = c->svm_tsval - c->pvm_tsval;
+}
+
 /*
- * A SYN or SYN/ACK from one VM: remember its ISN; once both are known the
- * offset is svm_isn - pvm_isn. A SYN with a new ISN on a connection that was
- * closing starts a new incarnation: forget the old one's state.
+ * A SYN or SYN/ACK from one VM: remember its ISN, and its TSval if it carries
+ * timestamps (has_ts); once both VMs' are known the offsets are svm - pvm.
+ * A SYN with a new ISN on a connection that was closing starts a new
+ * incarnation: forget the old one's state.
  */
 static __always_inline void conn_learn(const struct colo_conn_key *k,
-				       __u32 isn, int svm, __u64 now,
-				       struct colo_counters *cnt)
+				       __u32 isn, int has_ts, __u32 tsval, int svm,
+				       __u64 now, struct colo_counters *cnt)
 {
 	__u32 mine = svm ? COLO_CONN_SVM_ISN : COLO_CONN_PVM_ISN;
 	__u32 both = COLO_CONN_PVM_ISN | COLO_CONN_SVM_ISN;
@@ -317,10 +388,14 @@ static __always_inline void conn_learn(const struct colo_conn_key *k,
 
 		if (svm) {
 			n.svm_isn = isn;
+			n.svm_tsval = tsval;
 			n.flags |= COLO_CONN_SVM_RAW;	/* the PVM's SYN is not known yet */
 		} else {
 			n.pvm_isn = isn;
+			n.pvm_tsval = tsval;
 		}
+		if (has_ts)
+			n.flags |= svm ? COLO_CONN_SVM_TS : COLO_CONN_PVM_TS;
 		if (!bpf_map_update_elem(&COLO_MAP_CONNS, k, &n, BPF_NOEXIST)) {
 			COUNT(cnt, conns_learned);
 			return;
@@ -339,6 +414,9 @@ static __always_inline void conn_learn(const struct colo_conn_key *k,
 		c->pvm_isn = 0;
 		c->svm_isn = 0;
 		c->offset = 0;
+		c->pvm_tsval = 0;
+		c->svm_tsval = 0;
+		c->ts_offset = 0;
 	}
 	*slot = isn;
 	if (svm && !(c->flags & COLO_CONN_PVM_ISN))
@@ -346,6 +424,8 @@ static __always_inline void conn_learn(const struct colo_conn_key *k,
 	conn_set(c, mine);
 	if ((c->flags & both) == both)
 		c->offset = c->svm_isn - c->pvm_isn;
+	if (has_ts)
+		conn_learn_ts(c, tsval, svm);
 	c->last_ns = now;
 	COUNT(cnt, conns_learned);
 }
@@ -379,11 +459,13 @@ static __always_inline int conn_vm_out(struct colo_pkt *p, int svm,
 	struct colo_conn_key k;
 	struct colo_conn *c;
 	__u64 now = bpf_ktime_get_ns();
+	__u32 tsval = 0;
 	int rewritten = 0;
 
 	colo_key(p, 1, &k);
 	if (tcp->syn)
-		conn_learn(&k, bpf_ntohl(tcp->seq), svm, now, cnt);
+		conn_learn(&k, bpf_ntohl(tcp->seq), !tcp_tsval(tcp, p->end, &tsval),
+			   tsval, svm, now, cnt);
 	c = bpf_map_lookup_elem(&COLO_MAP_CONNS, &k);
 	if (!c)
 		return 0;
@@ -443,8 +525,19 @@ int colo_client_in(struct xdp_md *ctx)
 }
 
 /*
+ * What colo_svm_copy adds to a field of the client's: the entry's offset
+ * (or ts_offset) once both VMs' values are known (`known` bits), else 0.
+ */
+static __always_inline __u32 conn_delta(const struct colo_conn *c, __u32 known,
+					__u32 delta)
+{
+	return (c->flags & known) == known ? delta : 0;
+}
+
+/*
  * Devmap program of the SVM's mirror entry: runs on the SVM's copy only.
- * Shifts ack and SACK edges from the PVM's sequence space to the SVM's.
+ * Shifts ack and SACK edges from the PVM's sequence space to the SVM's, and
+ * the timestamp echo (TSecr) from the PVM's clock to the SVM's.
  */
 SEC("xdp/devmap")
 int colo_svm_copy(struct xdp_md *ctx)
@@ -455,7 +548,7 @@ int colo_svm_copy(struct xdp_md *ctx)
 	struct colo_conn *c;
 	struct colo_pkt p;
 	struct tcphdr *tcp;
-	__u32 acc;
+	__u32 delta, ts_delta, acc = 0;
 
 	if (!cfg || colo_parse_eth(ctx, &p) || colo_parse_tcp(&p))
 		return XDP_PASS;
@@ -469,13 +562,16 @@ int colo_svm_copy(struct xdp_md *ctx)
 		conn_set(c, COLO_CONN_PEER_FIN);
 	if (tcp->rst)
 		conn_set(c, COLO_CONN_PEER_RST);
-	if (!(cfg->flags & COLO_CFG_REWRITE) || !tcp->ack || !c->offset ||
-	    (c->flags & (COLO_CONN_PVM_ISN | COLO_CONN_SVM_ISN)) !=
-	    (COLO_CONN_PVM_ISN | COLO_CONN_SVM_ISN))
+	if (!(cfg->flags & COLO_CFG_REWRITE) || !tcp->ack)
 		return XDP_PASS;
-	acc = shift32(&tcp->ack_seq, c->offset, 0, 0);
+	delta = conn_delta(c, COLO_CONN_PVM_ISN | COLO_CONN_SVM_ISN, c->offset);
+	ts_delta = conn_delta(c, COLO_CONN_PVM_TS | COLO_CONN_SVM_TS, c->ts_offset);
+	if (!delta && !ts_delta)
+		return XDP_PASS;
+	if (delta)
+		acc = shift32(&tcp->ack_seq, delta, 0, 0);
 	if (tcp->doff > 5)
-		acc = shift_sack_opts(tcp, p.end, c->offset, acc);
+		acc = shift_opts(tcp, p.end, delta, ts_delta, acc);
 	csum_apply(tcp, acc);
 	COUNT(cnt, rewritten);
 	return XDP_PASS;

@@ -68,7 +68,7 @@ struct colo_counters {
 	__u64 injected;		/* mirrored frames injected into the SVM tap */
 	__u64 forwarded;	/* SVM output sent back over the link */
 	__u64 passthrough;	/* VM output sent straight out (failover) */
-	__u64 rewritten;	/* TCP frames whose seq/ack/SACK were shifted */
+	__u64 rewritten;	/* TCP frames whose seq/ack/SACK/TSecr were shifted */
 	__u64 conns_learned;	/* ISNs learned */
 	__u64 conns_closed;	/* connection entries forgotten */
 	__u64 drop_no_socket;	/* capture redirect failed: no AF_XDP socket */
@@ -103,6 +103,8 @@ struct colo_conn_key {
  * keeping it in one sequence space (the comparator counts from each side's ISN).
  */
 #define COLO_CONN_SVM_RAW	0x100
+#define COLO_CONN_PVM_TS	0x200	/* pvm_tsval learned */
+#define COLO_CONN_SVM_TS	0x400	/* svm_tsval learned */
 
 struct colo_conn {
 	__u32 pvm_isn;		/* ISN of the PVM's SYN or SYN/ACK */
@@ -110,6 +112,11 @@ struct colo_conn {
 	__u32 offset;		/* svm_isn - pvm_isn once both are known */
 	__u32 flags;		/* COLO_CONN_* */
 	__u64 last_ns;		/* bpf_ktime_get_ns() of the last frame */
+	/* TCP timestamps (RFC 7323): each VM's clock runs on its own */
+	__u32 pvm_tsval;	/* TSval of the PVM's SYN or SYN/ACK */
+	__u32 svm_tsval;	/* TSval of the SVM's SYN or SYN/ACK */
+	__u32 ts_offset;	/* svm_tsval - pvm_tsval once both are known */
+	__u32 pad;
 };
 
 /*
