@@ -167,13 +167,17 @@ static int pick_all(void *ctx, const struct colo_conn_key *k,
 static void reset_one(struct colo_conn *v)
 {
 	__u32 svm = COLO_CONN_SVM_ISN | COLO_CONN_SVM_FIN | COLO_CONN_SVM_RST |
-		    COLO_CONN_SVM_RAW;
+		    COLO_CONN_SVM_RAW | COLO_CONN_SVM_TS;
 
 	v->svm_isn = v->pvm_isn;
 	v->offset = 0;
+	v->svm_tsval = v->pvm_tsval;	/* the SVM now runs the PVM's TCP clock */
+	v->ts_offset = 0;
 	v->flags &= ~svm;
 	if (v->flags & COLO_CONN_PVM_ISN)
 		v->flags |= COLO_CONN_SVM_ISN;
+	if (v->flags & COLO_CONN_PVM_TS)
+		v->flags |= COLO_CONN_SVM_TS;
 	if (v->flags & COLO_CONN_PVM_FIN)
 		v->flags |= COLO_CONN_SVM_FIN;
 	if (v->flags & COLO_CONN_PVM_RST)
