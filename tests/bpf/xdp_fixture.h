@@ -76,6 +76,7 @@ struct fdesc {
 struct cstate {
 	int present;
 	uint32_t pvm_isn, svm_isn, offset, flags;
+	uint32_t pvm_tsval, svm_tsval, ts_offset;
 };
 
 struct fixture {
@@ -382,6 +383,11 @@ static inline void fx_check_conn(struct colo_bpf *skel, const struct fixture *f,
 		fail_msg("%s: entry pvm_isn %u svm_isn %u offset %u flags 0x%x, expected "
 			 "%u %u %u 0x%x", f->name, c.pvm_isn, c.svm_isn, c.offset, c.flags,
 			 w->pvm_isn, w->svm_isn, w->offset, w->flags);
+	if (c.pvm_tsval != w->pvm_tsval || c.svm_tsval != w->svm_tsval ||
+	    c.ts_offset != w->ts_offset || c.pad)
+		fail_msg("%s: entry pvm_tsval %u svm_tsval %u ts_offset %u pad %u, expected "
+			 "%u %u %u 0", f->name, c.pvm_tsval, c.svm_tsval, c.ts_offset, c.pad,
+			 w->pvm_tsval, w->svm_tsval, w->ts_offset);
 	if (f->idle ? c.last_ns > t0 : c.last_ns < t0 || c.last_ns > t1)
 		fail_msg("%s: last_ns %llu, expected %s [%llu, %llu]", f->name,
 			 (unsigned long long)c.last_ns, f->idle ? "before" : "within",
@@ -401,7 +407,8 @@ static inline void fx_put_conn(struct colo_bpf *skel, const struct colo_conn_key
 {
 	struct colo_conn c = {
 		.pvm_isn = s->pvm_isn, .svm_isn = s->svm_isn, .offset = s->offset,
-		.flags = s->flags, .last_ns = 1,
+		.flags = s->flags, .last_ns = 1, .pvm_tsval = s->pvm_tsval,
+		.svm_tsval = s->svm_tsval, .ts_offset = s->ts_offset,
 	};
 
 	assert_int_equal(bpf_map__update_elem(skel->maps.colo_conns, k, sizeof(*k), &c,
@@ -498,36 +505,97 @@ static inline uint32_t fx_rand(uint64_t *s)
 	return (uint32_t)(*s >> 11);
 }
 
-/* Options: k NOPs, optionally timestamps, a SACK of b blocks, NOP padding. */
-static inline size_t fx_rand_sack(uint64_t *s, uint8_t *in, uint8_t *out, uint32_t offset)
+/* A random 32-bit value into in and, plus delta, into out (big-endian). */
+static inline void fx_rand_be32(uint64_t *s, uint8_t *in, uint8_t *out, uint32_t delta)
 {
-	size_t n = 0, i;
-	int k = fx_rand(s) % 4, b, ts = fx_rand(s) % 2, j;
+	uint32_t v = fx_rand(s), v2 = v + delta;
+	uint8_t be[4] = { B32(v) }, be2[4] = { B32(v2) };
 
-	b = 1 + fx_rand(s) % (ts ? 2 : 4);
-	for (i = 0; i < (size_t)k; i++)
-		in[n++] = 1;
-	if (ts) {
-		in[n++] = 8;
-		in[n++] = 10;
-		for (i = 0; i < 8; i++)
-			in[n++] = fx_rand(s);
-	}
-	in[n++] = 5;
-	in[n++] = 2 + 8 * b;
-	memcpy(out, in, n);
-	for (j = 0; j < 2 * b; j++, n += 4) {
-		uint32_t e = fx_rand(s), e2 = e + offset;
-		uint8_t be[4] = { B32(e) }, be2[4] = { B32(e2) };
+	memcpy(in, be, 4);
+	memcpy(out, be2, 4);
+}
 
-		memcpy(in + n, be, 4);
-		memcpy(out + n, be2, 4);
-	}
-	while (n % 4) {
+/* k NOPs at n in both in and out; returns the new n. */
+static inline size_t fx_nops(uint8_t *in, uint8_t *out, size_t n, int k)
+{
+	for (; k > 0; k--, n++)
 		in[n] = out[n] = 1;
-		n++;
-	}
 	return n;
+}
+
+/*
+ * Options: up to 3 NOPs, then timestamps (TSecr + ts_delta in out) and a
+ * SACK of b blocks (edges + delta) in either order, or only one of the two,
+ * up to 2 NOPs between them, NOP padding: every alignment of either option.
+ */
+static inline size_t fx_rand_opts(uint64_t *s, uint8_t *in, uint8_t *out, uint32_t delta,
+				  uint32_t ts_delta)
+{
+	int which = fx_rand(s) % 4;	/* 0: SACK, 1: TS, 2: TS SACK, 3: SACK TS */
+	int ts_first = which == 1 || which == 2;
+	int nts = which != 0, nsack = which != 1;
+	int b = 1 + fx_rand(s) % (nts ? 2 : 4), j, step;
+	size_t n = 0;
+
+	n = fx_nops(in, out, n, fx_rand(s) % 4);
+	for (step = 0; step < 2; step++) {
+		if (step == 1)
+			n = fx_nops(in, out, n, fx_rand(s) % 3);
+		if (step == (ts_first ? 0 : 1) && nts) {
+			in[n] = out[n] = 8;
+			in[n + 1] = out[n + 1] = 10;
+			fx_rand_be32(s, in + n + 2, out + n + 2, 0);	/* TSval */
+			fx_rand_be32(s, in + n + 6, out + n + 6, ts_delta);
+			n += 10;
+		}
+		if (step == (ts_first ? 1 : 0) && nsack) {
+			in[n] = out[n] = 5;
+			in[n + 1] = out[n + 1] = 2 + 8 * b;
+			for (j = 0, n += 2; j < 2 * b; j++, n += 4)
+				fx_rand_be32(s, in + n, out + n, delta);
+		}
+	}
+	return fx_nops(in, out, n, (4 - n % 4) % 4);
+}
+
+/*
+ * One random rewrite by colo_svm_copy: random ISNs, ack, options, layout;
+ * half the time the TSvals are known too (then the TSecr moves by ts_offset).
+ */
+static inline void fx_random_rewrite(struct colo_bpf *skel, uint64_t *seed, int r)
+{
+	uint8_t oin[40], oout[40];
+	uint32_t pvm = fx_rand(seed), svm = fx_rand(seed), ack = fx_rand(seed);
+	uint32_t pts = fx_rand(seed), sts = fx_rand(seed);
+	int ts = fx_rand(seed) % 2;
+	uint32_t flags = COLO_CONN_PVM_ISN | COLO_CONN_SVM_ISN |
+			 (ts ? COLO_CONN_PVM_TS | COLO_CONN_SVM_TS : 0);
+	size_t optlen = fx_rand(seed) % 4 ?
+		fx_rand_opts(seed, oin, oout, svm - pvm, ts ? sts - pts : 0) : 0;
+	struct cstate c = { 1, pvm, svm, svm - pvm, flags, ts ? pts : 0, ts ? sts : 0,
+			    ts ? sts - pts : 0 };
+	struct fixture f = {
+		.name = "random rewrite", .prog = P_SVM_COPY, .cfg = CFG(COLO_CFG_REWRITE, 0, 0),
+		.pre = c,
+		.in = { .kind = F_TCP, .family = fx_rand(seed) % 2 ? 6 : 4, .dir = TO_VM,
+			.tcpflags = 0x10, .seq = fx_rand(seed), .ack = ack,
+			.opts = oin, .optlen = optlen, .vlan = fx_rand(seed) % 3 ? 0 : 42,
+			.data = fx_rand(seed) % 2 ? "odd" : NULL },
+		.retval = XDP_PASS,
+		.cnt = { .rewritten = svm != pvm || (ts && sts != pts) },
+		.post = c,
+	};
+	char name[128];
+
+	f.out = f.in;
+	f.out.ack = ack + (svm - pvm);
+	f.out.opts = oout;
+	f.in.ipv4_opts = f.out.ipv4_opts = f.in.family == 4 ? fx_rand(seed) % 3 : 0;
+	snprintf(name, sizeof(name), "random rewrite %d (ack %u, offset %u, ts_offset %u, "
+		 "%zu option bytes)", r, ack, svm - pvm, c.ts_offset, optlen);
+	f.name = name;
+	fx_reset(skel);
+	fx_run(skel, &f, 1, 0);
 }
 
 static inline void fx_random_rewrites(struct colo_bpf *skel, int runs)
@@ -535,34 +603,8 @@ static inline void fx_random_rewrites(struct colo_bpf *skel, int runs)
 	uint64_t seed = 0x9e3779b97f4a7c15ULL;
 	int r;
 
-	for (r = 0; r < runs; r++) {
-		uint8_t oin[40], oout[40];
-		uint32_t pvm = fx_rand(&seed), svm = fx_rand(&seed), ack = fx_rand(&seed);
-		size_t optlen = fx_rand(&seed) % 4 ?
-			fx_rand_sack(&seed, oin, oout, svm - pvm) : 0;
-		struct fixture f = {
-			.name = "random rewrite", .prog = P_SVM_COPY, .cfg = CFG(COLO_CFG_REWRITE,
-			0, 0), .pre = { 1, pvm, svm, svm - pvm, COLO_CONN_PVM_ISN | COLO_CONN_SVM_ISN },
-			.in = { .kind = F_TCP, .family = fx_rand(&seed) % 2 ? 6 : 4, .dir = TO_VM,
-				.tcpflags = 0x10, .seq = fx_rand(&seed), .ack = ack,
-				.opts = oin, .optlen = optlen, .vlan = fx_rand(&seed) % 3 ? 0 : 42,
-				.data = fx_rand(&seed) % 2 ? "odd" : NULL },
-			.retval = XDP_PASS,
-			.cnt = { .rewritten = svm != pvm },
-			.post = { 1, pvm, svm, svm - pvm, COLO_CONN_PVM_ISN | COLO_CONN_SVM_ISN },
-		};
-		char name[96];
-
-		f.out = f.in;
-		f.out.ack = ack + (svm - pvm);
-		f.out.opts = oout;
-		f.in.ipv4_opts = f.out.ipv4_opts = f.in.family == 4 ? fx_rand(&seed) % 3 : 0;
-		snprintf(name, sizeof(name), "random rewrite %d (ack %u, offset %u, %zu option bytes)",
-			 r, ack, svm - pvm, optlen);
-		f.name = name;
-		fx_reset(skel);
-		fx_run(skel, &f, 1, 0);
-	}
+	for (r = 0; r < runs; r++)
+		fx_random_rewrite(skel, &seed, r);
 }
 
 #endif
