@@ -125,6 +125,8 @@ static inline uint8_t *h_slot(struct harness *h)
 	return h->buf[h->nframes];
 }
 
+static inline void h_flush(struct harness *h);
+
 /* Push the frame just built in h_slot(); returns push's result. */
 static inline int h_push(struct harness *h, enum colo_side side, size_t len,
 			 uint64_t ts)
@@ -141,8 +143,7 @@ static inline int h_push(struct harness *h, enum colo_side side, size_t len,
 	ret = colo_engine__push(h->e, side, f);
 	if (h->want_flush) {
 		h->want_flush = 0;
-		h_logf(h, "|");
-		colo_engine__flush(h->e);
+		h_flush(h);
 	}
 	return ret;
 }
@@ -150,6 +151,23 @@ static inline int h_push(struct harness *h, enum colo_side side, size_t len,
 static inline const char *h_log(const struct harness *h)
 {
 	return h->used ? h->log : "";
+}
+
+/* A checkpoint completed: mark it in the log and flush. */
+static inline void h_flush(struct harness *h)
+{
+	h_logf(h, "|");
+	colo_engine__flush(h->e);
+}
+
+/* End of a scripted case: the log must read exactly as expected. */
+static inline void h_end_case(struct harness *h, const char *name,
+			      const char *expect)
+{
+	if (strcmp(h_log(h), expect))
+		fail_msg("case %s:\n  expected: %s\n  got:      %s", name,
+			 expect, h_log(h));
+	h_free(h);
 }
 
 #endif

@@ -92,16 +92,12 @@ static void run_case(const struct dcase *c)
 			assert_true(len > 0);
 			assert_int_equal(h_push(h, side, len, 1 * MS), 0);
 		} else if (s->op == FLUSH) {
-			h_logf(h, "|");
-			colo_engine__flush(h->e);
+			h_flush(h);
 		} else if (s->op == FINISH) {
 			colo_engine__finish(h->e);
 		}
 	}
-	if (strcmp(h_log(h), c->expect))
-		fail_msg("case %s:\n  expected: %s\n  got:      %s", c->name,
-			 c->expect, h_log(h));
-	h_free(h);
+	h_end_case(h, c->name, c->expect);
 }
 
 static const struct dcase cases[] = {

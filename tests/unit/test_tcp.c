@@ -66,16 +66,12 @@ static void run_case(const struct tcase *c)
 		} else if (s->op == TICK) {
 			colo_engine__tick(h->e, ts);
 		} else if (s->op == FLUSH) {
-			h_logf(h, "|");
-			colo_engine__flush(h->e);
+			h_flush(h);
 		} else if (s->op == FINISH) {
 			colo_engine__finish(h->e);
 		}
 	}
-	if (strcmp(h_log(h), c->expect))
-		fail_msg("case %s:\n  expected: %s\n  got:      %s", c->name,
-			 c->expect, h_log(h));
-	h_free(h);
+	h_end_case(h, c->name, c->expect);
 }
 
 #define HS { P, SYN, 0 }, { S, SYN, 0 }
