@@ -372,7 +372,7 @@ static void note_end(struct colo_ckpt *c, enum colo_proto_reason why,
 		c->fo.detected_ns = fi->detected_ns ? fi->detected_ns :
 				    colo_now_ns();
 	}
-	c->fo.seq = ck_base(c)->done;
+	c->fo.seq = c->self ? c->q_count : ck_base(c)->done;
 	/* Tell the peer (the machine queued it) and then let go. */
 	c->peer.accepting = 0;
 	c->close_when_flushed = 1;

@@ -145,12 +145,17 @@ void cks_act(struct colo_ckpt *c, const struct colo_action *a)
 void cks_drv_event(struct colo_ckpt *c, const struct vmdrv_event *ev)
 {
 	switch (ev->type) {
+	case VMDRV_EV_CHECKPOINT_START:
+		c->q_start_ns = ev->ts_ns;
+		break;
 	case VMDRV_EV_CHECKPOINT_DONE:
 		c->q_count = ev->checkpoint;
-		if (c->self) {
+		if (c->self) {	/* QEMU's own, for the status */
 			c->done++;
 			c->last.seq = ev->checkpoint;
+			c->last.start_ns = c->q_start_ns;
 			c->last.end_ns = ev->ts_ns;
+			c->last.downtime_ns = diff(ev->ts_ns, c->q_start_ns);
 		}
 		pr_debug("the secondary VM loaded checkpoint %" PRIu64,
 			 ev->checkpoint);
