@@ -138,14 +138,15 @@ uint64_t ckp_deadline(const struct colo_ckpt *c)
 
 /* --- the boundary and the release --- */
 
-static void release(struct colo_ckpt *c)
+/* reset: the SVM resumes with the PVM's TCP state (qemu, a checkpoint
+ * that completed), so it uses the PVM's sequence numbers. */
+static void release(struct colo_ckpt *c, int reset)
 {
 	long n;
 
 	if (c->env.loop)
 		colo_loop__release(c->env.loop);
-	/* The SVM resumed with the PVM's TCP state: same sequence numbers. */
-	if (c->self && c->env.conns_map_fd >= 0) {
+	if (reset && c->env.conns_map_fd >= 0) {
 		n = colo_conns_reset(c->env.conns_map_fd);
 		if (n < 0)
 			pr_warn("cannot reset the TCP rewrite offsets in colo_conns: %s",
@@ -199,7 +200,7 @@ static void machine_done(struct colo_ckpt *c, uint64_t seq)
 
 static void qemu_finish(struct colo_ckpt *c, int ok, uint64_t now)
 {
-	release(c);
+	release(c, ok);
 	if (ok) {
 		c->done++;
 		c->last.seq = c->q_count;
@@ -368,7 +369,7 @@ void ckp_act(struct colo_ckpt *c, const struct colo_action *a)
 		break;
 	case COLO_ACT_RELEASE_OUTPUT:
 		if (c->phase == COLO_CK_COLO)
-			release(c);
+			release(c, 0);	/* only service state moved */
 		break;
 	case COLO_ACT_CHECKPOINT_DONE:
 		machine_done(c, a->seq);
