@@ -124,6 +124,8 @@ void ckp_tick(struct colo_ckpt *c, uint64_t now)
 
 	if (c->phase != COLO_CK_COLO || !c->pol_ready)
 		return;
+	/* The policy refuses a time before one it saw: read the clock now. */
+	now = colo_now_ns();
 	held_too_much(c, now);
 	if (!c->pol_at || now < c->pol_at)
 		return;
