@@ -30,10 +30,11 @@ long colo_conns_count(int map_fd);
 long colo_conns_reap(int map_fd, uint64_t now_ns, uint64_t age_ns);
 
 /*
- * After a checkpoint the SVM continues from the PVM's state, so it uses the
- * PVM's sequence numbers: for every entry set svm_isn = pvm_isn, offset = 0,
- * the SVM's ISN, FIN and RST flags to the PVM's, and clear SVM_RAW. Number of entries changed,
- * or -errno.
+ * After a QEMU checkpoint the SVM continues from the PVM's TCP state, so it
+ * uses the PVM's sequence numbers and timestamps: for every entry set
+ * svm_isn = pvm_isn, offset = 0, svm_tsval = pvm_tsval, ts_offset = 0, the
+ * SVM's ISN, TS, FIN and RST flags to the PVM's, and clear SVM_RAW. Number
+ * of entries changed, or -errno.
  */
 int colo_conns_reset(int map_fd);
 
