@@ -142,6 +142,23 @@ struct colo_engine_pub {
 	__u64 tx_frames;	/* frames sent to the client */
 	__u64 tx_errors;
 	__u64 by_reason[16];	/* indexed by enum colo_reason */
+	/*
+	 * The comparator's two AF_XDP sockets: frames read, and the kernel's
+	 * XDP_STATISTICS (frames it could not queue for the comparator, lost
+	 * before the engine saw them).
+	 */
+	__u64 xsk_rx_primary;		/* frames read from the PVM's socket */
+	__u64 xsk_rx_secondary;
+	__u64 xsk_ring_full_primary;	/* rx ring full: the loop read too late */
+	__u64 xsk_ring_full_secondary;
+	__u64 xsk_fill_empty_primary;	/* no buffer on the fill ring */
+	__u64 xsk_fill_empty_secondary;
+	__u64 xsk_dropped_primary;	/* rx_dropped: no buffer, or too long */
+	__u64 xsk_dropped_secondary;
+	__u64 xsk_invalid_primary;	/* rx_invalid_descs */
+	__u64 xsk_invalid_secondary;
+	__u64 lost;		/* read, then lost in the loop: engine refused,
+				 * no memory, hold limit */
 };
 
 /* One recent divergence (ring, slot = seq % COLO_DIVLOG_LEN). */

@@ -3,6 +3,7 @@
  * as one JSON object. */
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,11 +179,13 @@ static void print_ifs(const struct colo_status *st)
 	}
 }
 
-static void print_fields(const void *base, const struct colo_u64_field *f)
+/* The fields before offset end, three a line. */
+static void print_fields(const void *base, const struct colo_u64_field *f,
+			 size_t end)
 {
 	int n;
 
-	for (n = 0; f->name; f++) {
+	for (n = 0; f->name && f->off < end; f++) {
 		printf("%s%-20s %12llu", n % 3 ? "  " : "    ", f->name,
 		       colo_u64_at(base, f));
 		if (++n % 3 == 0)
@@ -192,6 +195,23 @@ static void print_fields(const void *base, const struct colo_u64_field *f)
 		putchar('\n');
 }
 
+/* Where frames were lost before the engine saw them. */
+static void print_xsk(const struct colo_status *st)
+{
+	const struct colo_engine_pub *e = &st->eng;
+
+	printf("    AF_XDP primary:   %llu read; not queued by the kernel: rx ring full %llu, fill ring empty %llu, dropped %llu, invalid %llu\n",
+	       e->xsk_rx_primary, e->xsk_ring_full_primary,
+	       e->xsk_fill_empty_primary, e->xsk_dropped_primary,
+	       e->xsk_invalid_primary);
+	printf("    AF_XDP secondary: %llu read; not queued by the kernel: rx ring full %llu, fill ring empty %llu, dropped %llu, invalid %llu\n",
+	       e->xsk_rx_secondary, e->xsk_ring_full_secondary,
+	       e->xsk_fill_empty_secondary, e->xsk_dropped_secondary,
+	       e->xsk_invalid_secondary);
+	printf("    frames lost after reading (engine refused, no memory, hold limit): %llu\n",
+	       e->lost);
+}
+
 static void print_engine(const struct colo_status *st)
 {
 	unsigned long long total = 0;
@@ -199,7 +219,8 @@ static void print_engine(const struct colo_status *st)
 
 	printf("  comparator (published %.1f s ago):\n",
 	       (double)st->eng_age_ns / 1e9);
-	print_fields(&st->eng, colo_engine_fields);
+	print_fields(&st->eng, colo_engine_fields,
+		     offsetof(struct colo_engine_pub, by_reason));
 	for (i = 1; i < COLO_DIV_MAX; i++)
 		total += st->eng.by_reason[i];
 	printf("    divergences by reason: %llu", total);
@@ -210,6 +231,7 @@ static void print_engine(const struct colo_status *st)
 		       st->eng.by_reason[i]);
 	}
 	printf("%s\n", any ? ")" : "");
+	print_xsk(st);
 }
 
 static void print_divs(const struct colo_status *st)
@@ -263,7 +285,8 @@ static void print_human(const struct colo_status *st)
 	}
 	if (st->have_counters && !no_dp) {
 		printf("  datapath counters (all CPUs):\n");
-		print_fields(&st->cnt, colo_counter_fields);
+		print_fields(&st->cnt, colo_counter_fields,
+			     sizeof(st->cnt));
 	}
 	if (st->have_engine && st->cfg.role != COLO_ROLE_SECONDARY)
 		print_engine(st);

@@ -407,6 +407,29 @@ void colo_loop__release(struct colo_loop *l)
 
 /* --- timer --- */
 
+static void publish_xsk(struct colo_loop *l, struct colo_engine_pub *pub)
+{
+	struct colo_xsk_stats x[2];
+	int i;
+
+	for (i = COLO_PRIMARY; i <= COLO_SECONDARY; i++)
+		if (l->o.xsk[i])
+			colo_xsk__stats(l->o.xsk[i], &x[i]);
+		else
+			memset(&x[i], 0, sizeof(x[i]));
+	pub->xsk_rx_primary = x[COLO_PRIMARY].rx;
+	pub->xsk_rx_secondary = x[COLO_SECONDARY].rx;
+	pub->xsk_ring_full_primary = x[COLO_PRIMARY].rx_ring_full;
+	pub->xsk_ring_full_secondary = x[COLO_SECONDARY].rx_ring_full;
+	pub->xsk_fill_empty_primary = x[COLO_PRIMARY].rx_fill_ring_empty;
+	pub->xsk_fill_empty_secondary = x[COLO_SECONDARY].rx_fill_ring_empty;
+	pub->xsk_dropped_primary = x[COLO_PRIMARY].rx_dropped;
+	pub->xsk_dropped_secondary = x[COLO_SECONDARY].rx_dropped;
+	pub->xsk_invalid_primary = x[COLO_PRIMARY].rx_invalid_descs;
+	pub->xsk_invalid_secondary = x[COLO_SECONDARY].rx_invalid_descs;
+	pub->lost = l->lost;
+}
+
 void colo_loop__publish(struct colo_loop *l)
 {
 	const struct colo_engine_stats *s = colo_engine__stats(l->engine);
@@ -435,6 +458,7 @@ void colo_loop__publish(struct colo_loop *l)
 	pub.tx_errors = l->tx_errors;
 	for (i = 0; i < COLO_DIV_MAX && i < 16; i++)
 		pub.by_reason[i] = s->by_reason[i];
+	publish_xsk(l, &pub);
 	err = colo_map_set(l->o.engine_map_fd, 0, &pub);
 	if (err)
 		pr_debug("cannot publish into %s: %s", COLO_ENGINE_NAME,

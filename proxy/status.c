@@ -50,6 +50,17 @@ const struct colo_u64_field colo_engine_fields[] = {
 	F(colo_engine_pub, flows),
 	F(colo_engine_pub, tx_frames),
 	F(colo_engine_pub, tx_errors),
+	F(colo_engine_pub, xsk_rx_primary),
+	F(colo_engine_pub, xsk_rx_secondary),
+	F(colo_engine_pub, xsk_ring_full_primary),
+	F(colo_engine_pub, xsk_ring_full_secondary),
+	F(colo_engine_pub, xsk_fill_empty_primary),
+	F(colo_engine_pub, xsk_fill_empty_secondary),
+	F(colo_engine_pub, xsk_dropped_primary),
+	F(colo_engine_pub, xsk_dropped_secondary),
+	F(colo_engine_pub, xsk_invalid_primary),
+	F(colo_engine_pub, xsk_invalid_secondary),
+	F(colo_engine_pub, lost),
 	{ NULL, 0 },
 };
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <linux/if_xdp.h>
 
 #include <xdp/xsk.h>
@@ -156,6 +157,23 @@ const char *colo_xsk__ifname(const struct colo_xsk *x)
 uint64_t colo_xsk__frames(const struct colo_xsk *x)
 {
 	return x->frames;
+}
+
+int colo_xsk__stats(const struct colo_xsk *x, struct colo_xsk_stats *s)
+{
+	struct xdp_statistics xs;
+	socklen_t len = sizeof(xs);
+
+	memset(s, 0, sizeof(*s));
+	s->rx = x->frames;
+	memset(&xs, 0, sizeof(xs));
+	if (getsockopt(colo_xsk__fd(x), SOL_XDP, XDP_STATISTICS, &xs, &len))
+		return -errno;
+	s->rx_dropped = xs.rx_dropped;
+	s->rx_invalid_descs = xs.rx_invalid_descs;
+	s->rx_ring_full = xs.rx_ring_full;
+	s->rx_fill_ring_empty = xs.rx_fill_ring_empty_descs;
+	return 0;
 }
 
 unsigned int colo_xsk__rx(struct colo_xsk *x, unsigned int max,

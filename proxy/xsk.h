@@ -21,6 +21,19 @@ int colo_xsk__fd(const struct colo_xsk *x);
 const char *colo_xsk__ifname(const struct colo_xsk *x);
 uint64_t colo_xsk__frames(const struct colo_xsk *x);	/* received so far */
 
+/* What the kernel counted for the socket (getsockopt XDP_STATISTICS): frames
+ * it could not put on the rx ring, and why. */
+struct colo_xsk_stats {
+	uint64_t rx;			/* frames handed up by colo_xsk__rx() */
+	uint64_t rx_dropped;		/* no buffer (fill ring empty), too long */
+	uint64_t rx_invalid_descs;
+	uint64_t rx_ring_full;		/* the rx ring was full: we read too late */
+	uint64_t rx_fill_ring_empty;	/* times the fill ring had no buffer */
+};
+
+/* 0, or -errno (the kernel's counters then read 0). */
+int colo_xsk__stats(const struct colo_xsk *x, struct colo_xsk_stats *s);
+
 typedef void (*colo_xsk_rx_fn)(void *ctx, const uint8_t *data, uint32_t len);
 
 /* Hand up to max received frames to fn, give their buffers back to the
