@@ -193,26 +193,36 @@ print(buf.decode(errors="replace").rstrip("\n"))
 EOF
 }
 
-# ctl VM REQUEST: one request on VM's (pvm, svm) control socket; prints the reply.
+# ctl VM REQUEST: one request on VM's (pvm, svm) control socket; the reply
+# in $reply. Fails the demo when the service does not answer.
 ctl() {
-	python3 - "$TMP/$1.ctl" "$2" <<'EOF'
+	reply=$(python3 - "$TMP/$1.ctl" "$2" 2>&1 <<'EOF'
 import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(3)
-s.connect(sys.argv[1])
-s.sendall(sys.argv[2].encode() + b"\n")
-buf = b""
-while not buf.endswith(b"\n"):
-    d = s.recv(4096)
-    if not d:
-        break
-    buf += d
+try:
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(3)
+    s.connect(sys.argv[1])
+    s.sendall(sys.argv[2].encode() + b"\n")
+    buf = b""
+    while not buf.endswith(b"\n"):
+        d = s.recv(4096)
+        if not d:
+            break
+        buf += d
+except OSError as e:
+    sys.exit("%s: %s" % (sys.argv[1], e.strerror or e))
 print(buf.decode(errors="replace").rstrip("\n"))
 EOF
+) || fail "the ${1^^}'s control socket does not answer '$2': $reply"
 }
 
-ctl_field() {	# VM FIELD: one field of the VM's `status` reply
-	ctl "$1" status | tr ' ' '\n' | sed -n "/^$2\$/{n;p;q}"
+# vm_status VM: the VM's `status` reply as variables vm_hash, vm_diverged,
+# vm_loads (status FIELD VALUE pairs)
+vm_status() {
+	ctl "$1" status
+	vm_hash=$(tr ' ' '\n' <<<"$reply" | sed -n '/^hash$/{n;p;q}')
+	vm_diverged=$(tr ' ' '\n' <<<"$reply" | sed -n '/^diverged$/{n;p;q}')
+	vm_loads=$(tr ' ' '\n' <<<"$reply" | sed -n '/^loads$/{n;p;q}')
 }
 
 # sj INSTANCE EXPR: evaluates the Python expression EXPR on d, the object
@@ -366,8 +376,12 @@ n=$(sj "$P" 'sum(d["engine"]["by_reason"].values())')
 
 heading "2. The SVM diverges: the comparator catches it, a checkpoint mends it"
 ck_before=$(sj "$P" 'd["checkpoint"]["checkpoints"]["done"]')
-say "state hashes: PVM $(ctl_field pvm hash), SVM $(ctl_field svm hash)"
-say "SVM control socket: diverge 1 -> $(ctl svm 'diverge 1')"
+vm_status pvm
+h_pvm=$vm_hash
+vm_status svm
+say "state hashes: PVM $h_pvm, SVM $vm_hash"
+ctl svm 'diverge 1'
+say "SVM control socket: diverge 1 -> $reply"
 say "  (its next reply gets one byte flipped, and a 'set' stores a different value)"
 req="set color blue"
 rep=$(line 192.0.2.10 "$req") || fail "the request '$req' got no reply"
@@ -382,11 +396,13 @@ say "$(sj "$P" '"checkpoint #%d (%s): %.2f ms, primary VM stopped %.2f ms, %d st
 	d["checkpoint"]["checkpoints"]["last"]["seq"], d["checkpoint"]["checkpoints"]["last"]["cause"],
 	d["checkpoint"]["checkpoints"]["last"]["duration_ms"], d["checkpoint"]["checkpoints"]["last"]["downtime_ms"],
 	d["checkpoint"]["checkpoints"]["last"]["size"])')"
-h_pvm=$(ctl_field pvm hash)
-h_svm=$(ctl_field svm hash)
+vm_status pvm
+h_pvm=$vm_hash
+vm_status svm
+h_svm=$vm_hash
 say "state hashes: PVM $h_pvm, SVM $h_svm" \
-	"(the SVM diverged $(ctl_field svm diverged) time, loaded $(ctl_field svm loads) checkpoints)"
-[ -n "$h_pvm" ] && [ "$h_pvm" = "$h_svm" ] || fail "the state hashes differ after the checkpoint"
+	"(the SVM diverged $vm_diverged time, loaded $vm_loads checkpoints)"
+{ [ -n "$h_pvm" ] && [ "$h_pvm" = "$h_svm" ]; } || fail "the state hashes differ after the checkpoint"
 req="get color"
 rep=$(line 192.0.2.10 "$req") || fail "the request '$req' got no reply"
 say "client: '$req' -> '$rep' (both VMs hold 'blue' now)"
@@ -429,11 +445,10 @@ sj_wait "$P" 'd["checkpoint"]["failover"]["state"] == "failed-over"' 5 ||
 fo_line=$(grep -m1 'FAILOVER' "$TMP/primary.log" | sed 's/^colo-proxy: warning: //')
 say "primary: ${fo_line:-(no FAILOVER logged)}"
 fo_ms=$(sj "$P" '"%.1f" % d["checkpoint"]["failover"]["loss_to_failover_ms"]')
-say "primary: $("$PROXY" status --instance "$P" | grep -m1 'failover:' | sed 's/^ *//')"
 say "datapath: passthrough $(sj "$P" '"on" if d["passthrough"] else "off"') (colo_config): the PVM's output goes straight to the client"
 python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) else 1)" \
 	"$fo_ms" "$hbt" || fail "failover took $fo_ms ms, more than the heartbeat timeout ($hbt ms)"
-say "loss to failover $fo_ms ms: within the heartbeat timeout ($hbt ms)"
+say "loss to failover $fo_ms ms, counted from the secondary's last heartbeat: within the heartbeat timeout ($hbt ms)"
 wait "$cli_pid"
 rc=$?
 cli_pid=
@@ -452,7 +467,7 @@ summary=$(sj "$P" '"%d %d %d %d %d %s %d %s" % (
 	",".join("%s=%d" % kv for kv in d["engine"]["by_reason"].items() if kv[1]) or "none",
 	d["checkpoint"]["checkpoints"]["done"],
 	",".join("%s=%d" % kv for kv in d["checkpoint"]["checkpoints"]["by_cause"].items() if kv[1]) or "none")')
-read -r s_mirrored s_pushed s_released s_flushed s_divs s_reasons s_ckpts s_causes <<<"$summary"
+read -r s_mirrored s_pushed s_released _ s_divs s_reasons s_ckpts s_causes <<<"$summary"
 s_reasons=$(sed 's/=/ /g; s/,/, /g' <<<"$s_reasons")	# payload=1,frame=2 -> payload 1, frame 2
 s_causes=$(sed 's/=/ /g; s/,/, /g' <<<"$s_causes")
 
@@ -473,7 +488,8 @@ for f in "/sys/fs/bpf/colo/$P" "/sys/fs/bpf/colo/$SEC" "/run/colo-proxy/$P.json"
 done
 say "no XDP program left on ${P}c ${P}p ${P}s; /sys/fs/bpf/colo/$P and $SEC removed"
 if [ -s "$pcap" ]; then
-	say "the divergence's frames, as --pcap-out wrote them (primary's, then secondary's):"
+	say "the divergence's frames, as --pcap-out wrote them (the SVM flipped a byte of its"
+	say "reply and stored, and so echoed, a different value):"
 	python3 - "$pcap" <<'EOF' | sed 's/^/    /'
 import struct, sys
 data = open(sys.argv[1], "rb").read()
@@ -515,9 +531,9 @@ say "stand-in VMs stopped, namespaces and veths of $P removed"
 
 heading "Summary"
 say "requests     $requests sent by the client, $correct answered correctly"
-say "frames       $s_mirrored client frames mirrored to both VMs; $s_pushed PVM frames through the comparator, $s_released of them matched by the SVM's, $s_flushed released at a checkpoint"
+say "frames       $s_mirrored client frames mirrored to both VMs; $s_pushed PVM frames through the comparator, $s_released matched by the SVM's byte for byte"
 say "divergences  $s_divs ($s_reasons); the client got the PVM's answer"
 say "checkpoints  $s_ckpts (by cause: $s_causes); after each, the SVM's state hash equals the PVM's"
-say "failover     the primary served alone $fo_ms ms after losing the secondary (heartbeat timeout $hbt ms); requests across it: all answered"
+say "failover     the primary served alone $fo_ms ms after the secondary's last heartbeat (heartbeat timeout $hbt ms); requests across it: all answered"
 say "run          XDP $mode mode, $(elapsed) s"
 echo "demo: ok"
