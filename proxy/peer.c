@@ -6,6 +6,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,12 +105,110 @@ int colo_peer_parse_addr(const char *opt, const char *s,
 	return 0;
 }
 
+
+/*
+ * --- TEST HOOK: COLO_TEST_STOP_AT (tests/integration/test_checkpoint_faults.sh) ---
+ *
+ * COLO_TEST_STOP_AT=NAME[:N] in the environment makes this process stop
+ * itself (raise(SIGSTOP)) the N-th time (default: the first) that NAME
+ * crosses its peer link, so that a test can SIGKILL it at an exact step of
+ * the checkpoint protocol:
+ *   - a message this process sends: right after its bytes were handed to
+ *     the kernel (queued output flushed first, waiting up to 2 s);
+ *   - a message it receives: right after it was read from the link, before
+ *     the checkpoint loop sees it.
+ * NAME: a command of docs/protocol.md (checkpoint-request ... vmstate-loaded,
+ * heartbeat, failover), or vmstate-bytes for the raw state (the primary:
+ * all written; the secondary: all read, before the loop loads them).
+ * Read once, at the first colo_peer__init(); fires once; without the
+ * variable nothing changes. Not for production use.
+ */
+#define TEST_STOP_BYTES	COLO_CMD_MAX	/* "vmstate-bytes" */
+
+static struct {
+	int read;		/* the environment was looked at */
+	int armed;
+	uint32_t what;		/* a command, or TEST_STOP_BYTES */
+	unsigned long left;	/* occurrences until the stop */
+	char name[40];
+} test_stop;
+
+static void test_stop_init(void)
+{
+	const char *env = getenv("COLO_TEST_STOP_AT");
+	char name[40], *colon, *end;
+	unsigned long n = 1;
+	uint32_t cmd;
+
+	if (test_stop.read)
+		return;
+	test_stop.read = 1;
+	if (!env || !env[0])
+		return;
+	snprintf(name, sizeof(name), "%s", env);
+	colon = strchr(name, ':');
+	if (colon) {
+		*colon = '\0';
+		n = strtoul(colon + 1, &end, 10);
+		if (*end || !n || colon[1] < '0' || colon[1] > '9')
+			goto bad;
+	}
+	if (!strcmp(name, "vmstate-bytes")) {
+		cmd = TEST_STOP_BYTES;
+	} else {
+		for (cmd = 0; cmd < COLO_CMD_MAX; cmd++)
+			if (!strcmp(name, colo_cmd_name(cmd)))
+				break;
+		if (cmd == COLO_CMD_MAX)
+			goto bad;
+	}
+	test_stop.armed = 1;
+	test_stop.what = cmd;
+	test_stop.left = n;
+	snprintf(test_stop.name, sizeof(test_stop.name), "%s", name);
+	pr_warn("test hook: COLO_TEST_STOP_AT=%s: this process will stop itself (SIGSTOP) at occurrence %lu of %s",
+		env, n, name);
+	return;
+bad:
+	pr_err("test hook: COLO_TEST_STOP_AT='%s' is not NAME[:N] (NAME a protocol command such as vmstate-received, or vmstate-bytes; N from 1); ignored",
+	       env);
+}
+
+static int flush_out(struct colo_peer *p);
+
+/* Called when WHAT was sent (sent 1) or read (sent 0); value for the log. */
+static void test_stop_check(struct colo_peer *p, uint32_t what, int sent,
+			    uint64_t value)
+{
+	struct pollfd pfd = { .fd = p->fd, .events = POLLOUT };
+	int i, pause;
+
+	if (!test_stop.armed || what != test_stop.what || --test_stop.left)
+		return;
+	test_stop.armed = 0;
+	for (i = 0; sent && i < 200 && p->fd >= 0 && colo_peer__pending(p); i++) {
+		if (flush_out(p))
+			break;
+		if (colo_peer__pending(p))
+			poll(&pfd, 1, 10);
+	}
+	pause = what == COLO_CMD_CHECKPOINT_REQUEST && (value & COLO_REQ_PAUSE);
+	pr_warn("test hook: stopping (SIGSTOP) right after %s %s(%llu%s)%s",
+		sent ? "sending" : "receiving", test_stop.name,
+		(unsigned long long)(pause ? value & COLO_SEQ_MASK : value),
+		pause ? "|pause" : "",
+		sent && colo_peer__pending(p) ? " (some of it still queued)" : "");
+	raise(SIGSTOP);
+	pr_warn("test hook: continued (SIGCONT) after %s", test_stop.name);
+}
+
 /* --- setup --- */
 
 void colo_peer__init(struct colo_peer *p, int listen, const char *name,
 		     const struct sockaddr_storage *addr, socklen_t addrlen,
 		     const struct colo_peer_ops *ops, void *ctx)
 {
+	test_stop_init();
 	memset(p, 0, sizeof(*p));
 	p->listen = listen;
 	snprintf(p->name, sizeof(p->name), "%s", name);
@@ -367,8 +466,10 @@ static void feed(struct colo_peer *p, const uint8_t *buf, size_t n)
 			p->st_got += take;
 			buf += take;
 			n -= take;
-			if (p->st_got == p->st_len)
+			if (p->st_got == p->st_len) {
 				p->st_mode = 0;
+				test_stop_check(p, TEST_STOP_BYTES, 0, p->st_len);
+			}
 			if (p->ops->state)
 				p->ops->state(p->ctx, p->st_got, !p->st_mode);
 			continue;
@@ -383,6 +484,8 @@ static void feed(struct colo_peer *p, const uint8_t *buf, size_t n)
 			break;
 		p->in_len = 0;
 		err = colo_msg_decode(p->in, COLO_MSG_LEN, &m);
+		if (err > 0)
+			test_stop_check(p, m.cmd, 0, m.value);
 		if (p->ops->msg)
 			p->ops->msg(p->ctx, &m, err < 0 ? err : 0);
 		if (err < 0)
@@ -464,12 +567,19 @@ int colo_peer__send(struct colo_peer *p, uint32_t cmd, uint64_t value)
 	n = colo_msg_encode(cmd, value, buf, sizeof(buf));
 	if (n < 0)
 		return n;
-	return queue(p, buf, n);
+	n = queue(p, buf, n);
+	if (!n)
+		test_stop_check(p, cmd, 1, value);
+	return n;
 }
 
 int colo_peer__send_raw(struct colo_peer *p, const uint8_t *buf, size_t len)
 {
-	return queue(p, buf, len);
+	int err = queue(p, buf, len);
+
+	if (!err)	/* only the state goes out raw */
+		test_stop_check(p, TEST_STOP_BYTES, 1, len);
+	return err;
 }
 
 int colo_peer__expect_state(struct colo_peer *p, size_t len)
