@@ -16,6 +16,9 @@ struct colo_xsk;
  * libxdp load its own program. NULL with errno set, message printed.
  */
 struct colo_xsk *colo_xsk__open(const char *ifname, unsigned int queue);
+/* The same, transmit-only, with its own buffers; NULL with errno set, no
+ * message. */
+struct colo_xsk *colo_xsk__open_tx(const char *ifname, unsigned int queue);
 void colo_xsk__close(struct colo_xsk *x);	/* NULL-safe */
 int colo_xsk__fd(const struct colo_xsk *x);
 const char *colo_xsk__ifname(const struct colo_xsk *x);
@@ -40,5 +43,16 @@ typedef void (*colo_xsk_rx_fn)(void *ctx, const uint8_t *data, uint32_t len);
  * kernel. Returns the number of frames handled. */
 unsigned int colo_xsk__rx(struct colo_xsk *x, unsigned int max,
 			  colo_xsk_rx_fn fn, void *ctx);
+
+/*
+ * Transmit: _tx_put() copies a frame into a free buffer and onto the tx
+ * ring (-ENOBUFS: no buffer or no room, -EMSGSIZE: longer than a buffer);
+ * _tx_kick() hands what was put to the kernel and collects the buffers it
+ * is done with (-errno when the device refuses: down, gone).
+ */
+int colo_xsk__tx_put(struct colo_xsk *x, const uint8_t *data, uint32_t len);
+int colo_xsk__tx_kick(struct colo_xsk *x);
+uint64_t colo_xsk__tx_done(const struct colo_xsk *x);	/* frames completed */
+uint64_t colo_xsk__tx_kicks(const struct colo_xsk *x);	/* sendto() calls */
 
 #endif
