@@ -159,6 +159,9 @@ struct colo_engine_pub {
 	__u64 xsk_invalid_secondary;
 	__u64 lost;		/* read, then lost in the loop: engine refused,
 				 * no memory, hold limit */
+	/* How released frames leave: tx_frames took tx_calls system calls */
+	__u64 tx_af_xdp;	/* 1: an AF_XDP socket on the client NIC, 0: AF_PACKET */
+	__u64 tx_calls;		/* sendto() kicks (AF_XDP) or sendmmsg() calls */
 };
 
 /* One recent divergence (ring, slot = seq % COLO_DIVLOG_LEN). */

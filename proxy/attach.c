@@ -275,6 +275,8 @@ static int init_loop(struct colo_attach *a)
 	struct colo_loop_opts o = {
 		.xsk = { a->xsk[COLO_PRIMARY], a->xsk[COLO_SECONDARY] },
 		.tx_fd = a->tx_fd,
+		.tx_ifname = a->opt.ifname[COLO_IF_CLIENT],
+		.tx_queue = a->opt.queue,
 		.sig_fd = a->sig_fd,
 		.engine_map_fd = colo_obj__map_fd(&a->obj, COLO_M_ENGINE),
 		.divlog_map_fd = colo_obj__map_fd(&a->obj, COLO_M_DIVLOG),

@@ -210,6 +210,9 @@ static void print_xsk(const struct colo_status *st)
 	       e->xsk_invalid_secondary);
 	printf("    frames lost after reading (engine refused, no memory, hold limit): %llu\n",
 	       e->lost);
+	printf("    frames to the client leave through %s: %llu system calls for %llu frames\n",
+	       e->tx_af_xdp ? "AF_XDP" : "a packet socket", e->tx_calls,
+	       e->tx_frames);
 }
 
 static void print_engine(const struct colo_status *st)

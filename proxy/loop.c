@@ -21,6 +21,7 @@
 #include "mapio.h"
 #include "packet.h"
 #include "pcap_file.h"
+#include "tx.h"
 #include "xsk.h"
 
 #define RX_VISITS	4	/* batches per socket per wakeup, for fairness */
@@ -59,12 +60,22 @@ static void frame_free(const struct colo_frame *f)
 	free(frame_of(f));
 }
 
-static void send_frame(struct colo_loop *l, const struct colo_frame *f)
+/* The frame leaves with the next batch, then is freed. */
+static void send_frame(struct colo_loop *l, struct loop_frame *lf)
 {
-	if (send(l->o.tx_fd, f->data, f->len, MSG_DONTWAIT) == (ssize_t)f->len)
-		l->tx_frames++;
-	else
-		l->tx_errors++;
+	colo_tx__queue(&l->tx, &lf->f);
+}
+
+static void tx_done(void *ctx, const struct colo_frame *f)
+{
+	frame_free(f);
+}
+
+static void tx_flush(struct colo_loop *l)
+{
+	colo_tx__flush(&l->tx);
+	l->tx_frames = l->tx.frames;
+	l->tx_errors = l->tx.errors;
 }
 
 static int holding(const struct colo_loop *l)
@@ -111,10 +122,11 @@ static void unhold_n(struct colo_loop *l, uint64_t n, int send)
 
 	while (n-- && (lf = unhold(l))) {
 		if (send && !l->closing) {
-			send_frame(l, &lf->f);
+			send_frame(l, lf);
 			l->committed++;
+		} else {
+			free(lf);
 		}
-		free(lf);
 	}
 }
 
@@ -129,8 +141,9 @@ static void on_release(void *ctx, const struct colo_frame *f)
 		return;
 	}
 	if (!l->closing && l->mode != COLO_LOOP_SECONDARY)
-		send_frame(l, f);
-	frame_free(f);
+		send_frame(l, frame_of(f));
+	else
+		frame_free(f);
 }
 
 static void on_drop(void *ctx, const struct colo_frame *f)
@@ -275,12 +288,16 @@ static void take_frame(struct colo_loop *l, enum colo_side side,
 		}
 		break;
 	case COLO_LOOP_PASSTHROUGH:
-		if (side == COLO_PRIMARY && !l->closing)
-			send_frame(l, &lf->f);
+		if (side == COLO_PRIMARY && !l->closing) {
+			send_frame(l, lf);
+			return;
+		}
 		break;
 	case COLO_LOOP_SECONDARY:
-		if (side == COLO_SECONDARY && !l->closing)
-			send_frame(l, &lf->f);
+		if (side == COLO_SECONDARY && !l->closing) {
+			send_frame(l, lf);
+			return;
+		}
 		break;
 	default:
 		break;
@@ -428,6 +445,8 @@ static void publish_xsk(struct colo_loop *l, struct colo_engine_pub *pub)
 	pub->xsk_invalid_primary = x[COLO_PRIMARY].rx_invalid_descs;
 	pub->xsk_invalid_secondary = x[COLO_SECONDARY].rx_invalid_descs;
 	pub->lost = l->lost;
+	pub->tx_af_xdp = l->tx.xsk != NULL;
+	pub->tx_calls = l->tx.calls;
 }
 
 void colo_loop__publish(struct colo_loop *l)
@@ -438,6 +457,7 @@ void colo_loop__publish(struct colo_loop *l)
 
 	if (l->o.engine_map_fd < 0)
 		return;
+	tx_flush(l);
 	memset(&pub, 0, sizeof(pub));
 	pub.updated_ns = l->now_ns ? l->now_ns : colo_now_ns();
 	pub.pushed_primary = s->pushed[COLO_PRIMARY];
@@ -516,11 +536,20 @@ int colo_loop__init(struct colo_loop *l, const struct colo_loop_opts *o)
 	l->checkpoint = checkpoint_none;
 	l->hold_tail = &l->hold_head;
 	l->hold_limit = COLO_HARD_LIMIT_FACTOR * o->engine.total_max_bytes;
+	colo_tx__init(&l->tx, NULL, o->tx_fd, tx_done, l);
 	l->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (l->timer_fd < 0 || timerfd_settime(l->timer_fd, 0, &its, NULL)) {
 		err = -errno;
 		pr_err("cannot create the comparator's timer: %s", strerror(-err));
 		goto fail;
+	}
+	if (o->tx_ifname) {
+		l->tx_xsk = colo_xsk__open_tx(o->tx_ifname, o->tx_queue);
+		if (l->tx_xsk)
+			colo_tx__init(&l->tx, l->tx_xsk, o->tx_fd, tx_done, l);
+		else
+			pr_warn("%s: cannot open an AF_XDP socket to send on queue %u (%s); released frames leave through a packet socket (slower)",
+				o->tx_ifname, o->tx_queue, strerror(errno));
 	}
 	l->engine = colo_engine__new(&o->engine, &loop_ops, l);
 	if (!l->engine) {
@@ -603,34 +632,43 @@ int colo_loop__run(struct colo_loop *l)
 			pfd[i].revents = 0;
 		err = wait(l, pfd, &n_aux);
 		if (err)
-			return err;
+			break;
 		l->now_ns = colo_now_ns();
-		for (i = COLO_PRIMARY; i <= COLO_SECONDARY; i++) {
+		for (i = COLO_PRIMARY; i <= COLO_SECONDARY && !err; i++) {
 			if (xsk_failed(l, i, pfd[i].revents))
-				return -ENETDOWN;
-			if (pfd[i].revents & POLLIN)
+				err = -ENETDOWN;
+			else if (pfd[i].revents & POLLIN)
 				drain(l, i);
 		}
+		if (err)
+			break;
 		if (pfd[3].revents & POLLIN)
 			on_timer(l);
 		if (l->aux) {
 			err = l->aux->done(l->aux_ctx, pfd + 4, n_aux);
 			if (err < 0)
-				return err;
+				break;
+			err = 0;
 		}
+		tx_flush(l);
 		if ((pfd[2].revents & POLLIN) && read_signal(l))
-			return 0;
+			break;
 	}
+	tx_flush(l);
+	return err;
 }
 
 void colo_loop__fini(struct colo_loop *l)
 {
+	tx_flush(l);	/* released before: they go */
 	l->closing = 1;
 	if (l->hold_tail)
 		unhold_n(l, l->hold_frames, 0);
 	if (l->engine)
 		colo_engine__free(l->engine);
 	l->engine = NULL;
+	colo_xsk__close(l->tx_xsk);
+	l->tx_xsk = NULL;
 	if (l->timer_fd >= 0)
 		close(l->timer_fd);
 	l->timer_fd = -1;

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "engine.h"
+#include "tx.h"
 
 struct colo_xsk;
 struct pcap_out;
@@ -72,6 +73,9 @@ struct colo_loop_opts {
 	struct colo_engine_cfg engine;
 	struct colo_xsk *xsk[2];	/* [COLO_PRIMARY], [COLO_SECONDARY] */
 	int tx_fd;			/* AF_PACKET socket bound to the client NIC */
+	const char *tx_ifname;		/* the client NIC: send through AF_XDP
+					 * there if it can, else tx_fd; NULL: tx_fd */
+	unsigned int tx_queue;
 	int sig_fd;			/* signalfd: any signal stops the loop */
 	int engine_map_fd;		/* colo_engine, -1: do not publish */
 	int divlog_map_fd;		/* colo_divlog, -1: none */
@@ -82,6 +86,8 @@ struct colo_loop_opts {
 struct colo_loop {
 	struct colo_loop_opts o;
 	struct colo_engine *engine;
+	struct colo_tx tx;		/* released frames, sent in batches */
+	struct colo_xsk *tx_xsk;	/* AF_XDP on the client NIC, or NULL */
 	int timer_fd;
 	struct pcap_out *pcap;		/* NULL: no --pcap-out */
 	uint64_t wall_offset_ns;	/* CLOCK_REALTIME - CLOCK_MONOTONIC */

@@ -61,6 +61,8 @@ const struct colo_u64_field colo_engine_fields[] = {
 	F(colo_engine_pub, xsk_invalid_primary),
 	F(colo_engine_pub, xsk_invalid_secondary),
 	F(colo_engine_pub, lost),
+	F(colo_engine_pub, tx_af_xdp),
+	F(colo_engine_pub, tx_calls),
 	{ NULL, 0 },
 };
 
