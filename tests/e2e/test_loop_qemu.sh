@@ -176,7 +176,7 @@ elif a[0] == "stopkill":	# PID: SIGKILL, print CLOCK_MONOTONIC ns
 EOF
 
 qpy() {
-	python3 "$QPY" "$@"
+	"$PY" "$QPY" "$@"
 }
 
 st() {		# p|s EXPR: the proxy's `status --json` makes EXPR true
@@ -222,6 +222,9 @@ if ! command -v $QEMU >/dev/null; then
 	exit 1
 fi
 [ -x "$PROXY" ] || { echo "FAIL build: $PROXY missing: run make"; echo "0 passed, 1 failed"; exit 1; }
+# the interpreter itself, not a wrapper script (pyenv): it starts faster
+PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) && [ -x "$PY" ] ||
+	{ echo "FAIL python3: needed for QMP"; echo "0 passed, 1 failed"; exit 1; }
 
 t_topo() {
 	"$TOPO" up "$P" >"$TMP/topo.log" 2>&1 || { tail -5 "$TMP/topo.log"; return 1; }
@@ -255,7 +258,7 @@ qemu_start() {	# p|s: a QEMU with a monitor for its proxy (X.qmp) and ours (X.te
 # proxies (ARGS to the primary's); waits until the proxies are connected.
 start_pair() {
 	stop_all
-	PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	qemu_start s && qemu_start p || return 1
 	qpy caps "$TMP/s.test" && qpy caps "$TMP/p.test" || return 1
 	: >"$PLOG"

@@ -36,6 +36,7 @@ INST=$P
 SINST=$P-sec		# the secondary's instance
 TMP=$(mktemp -d)
 CKPY=$TMP/ck.py
+PY=python3
 PLOG=$TMP/primary.log
 SLOG=$TMP/secondary.log
 xdp_mode=${COLO_TEST_MODE:-native}	# native (falls back to skb) or skb
@@ -369,7 +370,7 @@ EOF
 }
 
 ckpy() {
-	python3 "$CKPY" "$@"
+	"$PY" "$CKPY" "$@"
 }
 
 ctl() {		# VM CMD...: colo-service's control socket in namespace VM
@@ -409,7 +410,7 @@ st_wait() {	# WHICH EXPR [SECONDS]: st holds within SECONDS (default 5)
 # --- the pair ---
 
 free_port() {	# a TCP port on 127.0.0.1 nobody listens on
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 start_service() {	# VM: colo-service with --control in namespace VM
@@ -502,7 +503,8 @@ preconditions() {
 	for f in "$PROXY" "$SVC"; do
 		[ -x "$f" ] || { echo "FAIL build: $f missing: run make"; echo "0 passed, 1 failed"; exit 1; }
 	done
-	command -v python3 >/dev/null ||
+	# the interpreter itself, not a wrapper script (pyenv): it starts faster
+	PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) && [ -x "$PY" ] ||
 		{ echo "FAIL python3: needed for the clients"; echo "0 passed, 1 failed"; exit 1; }
 	write_ckpy
 	t_topo() {
@@ -525,9 +527,9 @@ t_periodic() {
 	rm -f "$TMP/watch.stop"
 	ckpy watch "/run/colo-proxy/$INST.json" "$TMP/watch.stop" "$TMP/watch.json" &
 	watch_pid=$!
-	in_ns cli python3 "$CKPY" timed tcp $VM_IP $TCP_PORT 12 130 t "$TMP/tcp.json" &
+	in_ns cli "$PY" "$CKPY" timed tcp $VM_IP $TCP_PORT 12 130 t "$TMP/tcp.json" &
 	tpid=$!
-	in_ns cli python3 "$CKPY" timed udp $VM_IP $UDP_PORT 12 130 u "$TMP/udp.json" &
+	in_ns cli "$PY" "$CKPY" timed udp $VM_IP $UDP_PORT 12 130 u "$TMP/udp.json" &
 	upid=$!	# tpid, upid: global, for cleanup
 	# meanwhile the SVM's service stays paused
 	while kill -0 "$tpid" 2>/dev/null || kill -0 "$upid" 2>/dev/null; do
@@ -579,7 +581,7 @@ t_hybrid_start() {
 t_hybrid_agree() {
 	local out d0
 	st p 'True' && d0=$(stget p 'c["checkpoints"]["done"]') || return 1
-	out=$(in_ns cli python3 "$CKPY" req tcp $VM_IP $TCP_PORT "set a 1" "set b two" "get a" count) ||
+	out=$(in_ns cli "$PY" "$CKPY" req tcp $VM_IP $TCP_PORT "set a 1" "set b two" "get a" count) ||
 		return 1
 	[ "$(echo $out)" = "set a 1 set b two get a 1 count 4" ] ||
 		{ echo "unexpected replies: $(echo $out)"; return 1; }
@@ -599,7 +601,7 @@ t_hybrid_diverge() {
 	r0=$(stget p 'e.get("by_reason", {}).get("'"$reason"'", 0)')
 	dv0=$(svc_field svm diverged) || return 1
 	[ "$(ctl svm diverge 1)" = "ok diverge 1" ] || { echo "diverge 1 refused"; return 1; }
-	out=$(in_ns cli python3 "$CKPY" req "$proto" $VM_IP $port "set $key value-$key") ||
+	out=$(in_ns cli "$PY" "$CKPY" req "$proto" $VM_IP $port "set $key value-$key") ||
 		{ echo "no reply: $out"; return 1; }
 	[ "$out" = "set $key value-$key" ] ||
 		{ echo "the client got '$out', not the PVM's 'set $key value-$key'"; return 1; }
@@ -610,7 +612,7 @@ t_hybrid_diverge() {
 		return 1
 	st p 'True' && echo "# checkpoint #$(stget p 'c["checkpoints"]["last"]["seq"]') ($(stget p 'c["checkpoints"]["last"]["cause"]')): $(stget p 'c["checkpoints"]["last"]["duration_ms"]') ms, output held $(stget p 'c["checkpoints"]["last"]["held_ms"]') ms"
 	hashes_equal || return 1
-	out=$(in_ns cli python3 "$CKPY" req tcp $VM_IP $TCP_PORT "get $key") &&
+	out=$(in_ns cli "$PY" "$CKPY" req tcp $VM_IP $TCP_PORT "get $key") &&
 	[ "$out" = "get $key value-$key" ] || { echo "get $key afterwards: '$out'"; return 1; }
 	st p "c['checkpoints']['by_cause']['divergence'] == $dc0 + 1" ||
 		{ echo "the SVM disagreed again after the checkpoint"; return 1; }
@@ -627,7 +629,7 @@ t_adaptive_burst() {
 	local i reqs=()
 	for i in $(seq 8); do reqs+=("set burst$i v$i"); done
 	[ "$(ctl svm diverge on)" = "ok diverge on" ] || return 1
-	in_ns cli python3 "$CKPY" req tcp $VM_IP $TCP_PORT "${reqs[@]}" >"$TMP/burst.out" ||
+	in_ns cli "$PY" "$CKPY" req tcp $VM_IP $TCP_PORT "${reqs[@]}" >"$TMP/burst.out" ||
 		{ ctl svm diverge off; echo "burst: $(cat "$TMP/burst.out")"; return 1; }
 	ctl svm diverge off >/dev/null
 	[ "$(sed -n 8p "$TMP/burst.out")" = "set burst8 v8" ] ||
@@ -650,7 +652,7 @@ t_adaptive_quiet() {
 }
 t_adaptive_after() {	# hybrid again: replies right away, states equal
 	local out
-	out=$(in_ns cli python3 "$CKPY" req tcp $VM_IP $TCP_PORT "set after 1" "get burst8") &&
+	out=$(in_ns cli "$PY" "$CKPY" req tcp $VM_IP $TCP_PORT "set after 1" "get burst8") &&
 	[ "$(echo $out)" = "set after 1 get burst8 v8" ] || { echo "replies: $(echo $out)"; return 1; }
 	st p 'c["output"]["mode"] == "compare"' && hashes_equal
 }

@@ -37,8 +37,11 @@ MARGIN=300		# ms over the heartbeat timeout
 LOOP_ARGS="--heartbeat 100 --heartbeat-timeout $HB_TIMEOUT"
 cli_tcp=
 cli_udp=
+stopkill_pid=
 
 stop_clients() {
+	stop_pid "$stopkill_pid"
+	stopkill_pid=
 	stop_pid "$cli_tcp"
 	stop_pid "$cli_udp"
 	cli_tcp=
@@ -75,7 +78,7 @@ after_expected() {
 # the first checkpoint).
 start_clients() {
 	rm -f "$TMP/cli_tcp.json"
-	in_ns cli python3 "$CKPY" timed tcp $VM_IP $TCP_PORT 40 40 f "$TMP/cli_tcp.json" \
+	in_ns cli "$PY" "$CKPY" timed tcp $VM_IP $TCP_PORT 40 40 f "$TMP/cli_tcp.json" \
 		>"$TMP/cli_tcp.out" 2>&1 &
 	cli_tcp=$!
 	in_ns cli "$SVC" --client $VM_IP --udp $UDP_PORT --requests 40 --rate 25 \
@@ -117,9 +120,14 @@ t_fault() {
 	fi
 	start_pair "$cmode" --interval $PERIOD || return 1
 	if [ "$side" = primary ]; then victim=$primary_pid; else victim=$secondary_pid; fi
-	start_clients
+	# watch for the stop before the clients start, and kill at once
 	tmo=$((STOP_N * PERIOD + 5000))
-	kill_ns=$(ckpy stopkill "$victim" $tmo) || { stop_clients; return 1; }
+	ckpy stopkill "$victim" $tmo >"$TMP/kill_ns" 2>&1 &
+	stopkill_pid=$!
+	start_clients
+	wait "$stopkill_pid" || { stopkill_pid=; stop_clients; cat "$TMP/kill_ns"; return 1; }
+	stopkill_pid=
+	kill_ns=$(cat "$TMP/kill_ns")
 	clients_running || { stop_clients; return 1; }
 	wait "$victim" 2>/dev/null
 	if [ "$side" = primary ]; then primary_pid=; else secondary_pid=; fi
