@@ -233,6 +233,7 @@ static void settle(struct colo_loop *l)
 	if (!l->demand)
 		return;
 	l->demand = 0;
+	tx_flush(l);	/* what was released before need not wait for it */
 	rc = l->checkpoint(l->checkpoint_ctx, &l->div);
 	if (rc < 0)
 		pr_err("checkpoint after divergence %" PRIu64 " failed: %s; releasing the held output anyway",
