@@ -68,18 +68,9 @@ for f in "$PROXY" "$SVC" "$BCAST_OBJ" "$BUILD/bpf/colo.bpf.o"; do
 	[ -e "$f" ] || { echo "bench-datapath: no $f: run make first" >&2; exit 1; }
 done
 
-stop_pid() {
-	local pid=$1 i
-	[ -n "$pid" ] || return 0
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for i in $(seq 50); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	return 0
-}
+# stop_pid, in_ns
+# shellcheck source=tools/colo-testlib.sh
+. tools/colo-testlib.sh || exit 1
 
 xdp_off() {
 	local ifc
@@ -278,12 +269,6 @@ if __name__ == "__main__":
     elif cmd == "summary":
         summary(sys.argv[2])
 EOF
-
-in_ns() {	# NS CMD...
-	local ns=$1
-	shift
-	nsenter --net="/run/netns/$P-$ns" "$@"
-}
 
 # field NAME FILE: the number after NAME in the client's summary line
 field() {

@@ -91,19 +91,9 @@ pcap=$TMP/divergences.pcap
 requests=0		# client requests sent, and answered correctly
 correct=0
 
-stop_pid() {	# PID: SIGTERM, wait up to 5 s, then SIGKILL; only our children
-	local pid=$1 i
-	[ -n "$pid" ] || return 0
-	kill -CONT "$pid" 2>/dev/null
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for i in $(seq 50); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	return 0
-}
+# stop_pid, in_ns, xdp_on
+# shellcheck source=tools/colo-testlib.sh
+. tools/colo-testlib.sh || exit 1
 
 cleanup() {
 	stop_pid "$cli_pid"
@@ -149,12 +139,6 @@ fail() {	# WHY: say what went wrong, show the logs, exit 1 (cleanup runs)
 }
 
 # --- helpers ---
-
-in_ns() {	# NS CMD...: CMD in the topology's namespace NS (cli, pvm, svm)
-	local ns=$1
-	shift
-	nsenter --net="/run/netns/$P-$ns" "$@"
-}
 
 # client ARGS...: colo-service's client in the client namespace, checking
 # every reply; prints its summary line, counts, returns its exit status.
@@ -292,10 +276,6 @@ import socket
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])'
-}
-
-xdp_on() {	# IFACE: 0 when an XDP program is attached to IFACE
-	ip -d link show dev "$1" 2>/dev/null | grep -q xdp
 }
 
 # --- preconditions ---

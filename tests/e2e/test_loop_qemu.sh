@@ -33,6 +33,7 @@ INST=$P
 SINST=$P-sec
 TMP=$(mktemp -d)
 QPY=$TMP/qmp.py
+STPY=$QPY		# st, stget (tools/colo-testlib.sh)
 PLOG=$TMP/primary.log
 SLOG=$TMP/secondary.log
 HB_TIMEOUT=1000
@@ -46,19 +47,9 @@ passed=0
 failed=0
 t_start=$SECONDS
 
-stop_pid() {	# PID: SIGTERM, wait up to 5 s, then SIGKILL; only our own children
-	local pid=$1
-	[ -n "$pid" ] || return 0
-	kill -CONT "$pid" 2>/dev/null
-	kill -TERM "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
-	for _ in $(seq 50); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	return 0
-}
+# stop_pid, stop_proxies, check, finish, st, stget, st_wait
+# shellcheck source=tools/colo-testlib.sh
+. tools/colo-testlib.sh || exit 1
 
 kill_pid() {	# PID: SIGKILL now (a QEMU stuck in its checkpoint ignores nothing else)
 	[ -n "$1" ] || return 0
@@ -68,14 +59,7 @@ kill_pid() {	# PID: SIGKILL now (a QEMU stuck in its checkpoint ignores nothing 
 }
 
 stop_all() {
-	stop_pid "$secondary_pid"
-	stop_pid "$primary_pid"
-	secondary_pid=
-	primary_pid=
-	if [ -x "$PROXY" ]; then
-		"$PROXY" detach --instance "$SINST" >/dev/null 2>&1
-		"$PROXY" detach --instance "$INST" >/dev/null 2>&1
-	fi
+	stop_proxies
 	kill_pid "$pq_pid"
 	kill_pid "$sq_pid"
 	pq_pid=
@@ -89,33 +73,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP PIPE
-
-check() {	# NAME CMD...: as in tests/integration/test_datapath.sh
-	local name=$1 why f
-	shift
-	if "$@" >"$TMP/why" 2>&1; then
-		grep '^#' "$TMP/why"
-		echo "ok $name"
-		passed=$((passed + 1))
-	else
-		why=$(grep -v '^#' "$TMP/why")
-		echo "FAIL $name: ${why:-command failed}"
-		grep '^#' "$TMP/why" | sed 's/^/  /'
-		for f in "$PLOG" "$SLOG"; do
-			[ -s "$f" ] || continue
-			echo "  --- tail of $(basename "$f") ---"
-			grep -v 'libbpf\|libxdp' "$f" | tail -n 8 | sed 's/^/  | /'
-		done
-		failed=$((failed + 1))
-	fi
-}
-
-finish() {
-	echo "# $((SECONDS - t_start)) s"
-	echo "$passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit
-}
 
 cat >"$QPY" <<'EOF'
 import json, os, socket, sys, time
@@ -177,27 +134,6 @@ EOF
 
 qpy() {
 	"$PY" "$QPY" "$@"
-}
-
-st() {		# p|s EXPR: the proxy's `status --json` makes EXPR true
-	local inst=$INST
-	[ "$1" = s ] && inst=$SINST
-	"$PROXY" status --instance "$inst" --json >"$TMP/st.$1" 2>"$TMP/st.err" ||
-		{ echo "status --instance $inst failed: $(head -c 300 "$TMP/st.err")"; return 1; }
-	qpy eval "$TMP/st.$1" "$2"
-}
-
-stget() {
-	qpy get "$TMP/st.$1" "$2"
-}
-
-st_wait() {	# p|s EXPR [SECONDS]
-	local n=$((${3:-5} * 20))
-	for _ in $(seq "$n"); do
-		st "$1" "$2" >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	st "$1" "$2"
 }
 
 colo_wait() {	# SOCK EXPR [SECONDS]: query-colo-status / query-status

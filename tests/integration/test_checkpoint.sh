@@ -36,6 +36,8 @@ INST=$P
 SINST=$P-sec		# the secondary's instance
 TMP=$(mktemp -d)
 CKPY=$TMP/ck.py
+STPY=$CKPY		# st, stget (tools/colo-testlib.sh): c is the status's "checkpoint",
+			# e its "engine", d all of it
 PY=python3
 PLOG=$TMP/primary.log
 SLOG=$TMP/secondary.log
@@ -52,32 +54,14 @@ passed=0
 failed=0
 t_start=$SECONDS
 
-# --- process and cleanup helpers ---
+# --- process and cleanup helpers (and check, finish, in_ns, st) ---
 
-stop_pid() {	# PID: SIGTERM, wait up to 5 s, then SIGKILL; only our own children
-	local pid=$1
-	[ -n "$pid" ] || return 0
-	kill -CONT "$pid" 2>/dev/null
-	kill -TERM "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
-	for _ in $(seq 50); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	return 0
-}
+# shellcheck source=tools/colo-testlib.sh
+. tools/colo-testlib.sh || exit 1
 
 # stop_pair: both proxies and both services, and whatever a killed proxy left
 stop_pair() {
-	stop_pid "$secondary_pid"
-	stop_pid "$primary_pid"
-	secondary_pid=
-	primary_pid=
-	if [ -x "$PROXY" ]; then
-		"$PROXY" detach --instance "$SINST" >/dev/null 2>&1
-		"$PROXY" detach --instance "$INST" >/dev/null 2>&1
-	fi
+	stop_proxies
 	stop_pid "$pvm_pid"
 	stop_pid "$svm_pid"
 	pvm_pid=
@@ -91,41 +75,6 @@ cleanup() {
 	stop_pair
 	"$TOPO" -q down "$P" >/dev/null 2>&1
 	rm -rf "$TMP"
-}
-
-# check NAME CMD...: CMD succeeds, or prints why it did not (with the tails
-# of the proxies' logs). Lines CMD prints starting with '#' are shown.
-check() {
-	local name=$1 why f
-	shift
-	if "$@" >"$TMP/why" 2>&1; then
-		grep '^#' "$TMP/why"
-		echo "ok $name"
-		passed=$((passed + 1))
-	else
-		why=$(grep -v '^#' "$TMP/why")
-		echo "FAIL $name: ${why:-command failed}"
-		grep '^#' "$TMP/why" | sed 's/^/  /'
-		for f in "$PLOG" "$SLOG"; do
-			[ -s "$f" ] || continue
-			echo "  --- tail of $(basename "$f") ---"
-			grep -v 'libbpf\|libxdp' "$f" | tail -n 8 | sed 's/^/  | /'
-		done
-		failed=$((failed + 1))
-	fi
-}
-
-finish() {
-	echo "# $((SECONDS - t_start)) s, XDP in $xdp_mode mode"
-	echo "$passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit
-}
-
-in_ns() {	# NS CMD... (nsenter, not ip netns exec: /sys/fs/bpf must stay)
-	local ns=$1
-	shift
-	nsenter --net="/run/netns/$P-$ns" "$@"
 }
 
 # --- the Python half: control sockets, status, timed clients ---
@@ -381,30 +330,6 @@ ctl() {		# VM CMD...: colo-service's control socket in namespace VM
 
 svc_field() {	# VM FIELD: a field of the service's `status`
 	ckpy field "$TMP/$1.ctl" "$2"
-}
-
-# st WHICH EXPR: `colo-proxy status --instance ... --json` of the primary
-# (WHICH p) or the secondary (s) makes the Python expression EXPR true;
-# c is its "checkpoint" object, e the "engine" one, d all of it.
-st() {
-	local inst=$INST
-	[ "$1" = s ] && inst=$SINST
-	"$PROXY" status --instance "$inst" --json >"$TMP/st.$1" 2>"$TMP/st.err" ||
-		{ echo "status --instance $inst failed: $(head -c 300 "$TMP/st.err")"; return 1; }
-	ckpy eval "$TMP/st.$1" "$2"
-}
-
-stget() {	# WHICH EXPR: print EXPR over the last status (after st)
-	ckpy get "$TMP/st.$1" "$2"
-}
-
-st_wait() {	# WHICH EXPR [SECONDS]: st holds within SECONDS (default 5)
-	local n=$((${3:-5} * 20))
-	for _ in $(seq "$n"); do
-		st "$1" "$2" >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	st "$1" "$2"
 }
 
 # --- the pair ---

@@ -40,19 +40,9 @@ mode=${COLO_TEST_MODE:-native}	# native (falls back to skb) or skb
 tcp_ts=${COLO_TEST_TCP_TIMESTAMPS:-1}	# net.ipv4.tcp_timestamps in the VMs
 t_start=$SECONDS
 
-stop_pid() {	# PID: SIGTERM, wait up to 5 s, then SIGKILL; only our own children
-	local pid=$1 i
-	[ -n "$pid" ] || return 0
-	kill -CONT "$pid" 2>/dev/null
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for i in $(seq 50); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	return 0
-}
+# stop_pid, in_ns, xdp_on, finish
+# shellcheck source=tools/colo-testlib.sh
+. tools/colo-testlib.sh || exit 1
 
 cleanup() {
 	stop_pid "$proxy_pid"
@@ -86,19 +76,6 @@ check() {
 	fi
 }
 
-finish() {
-	echo "# $((SECONDS - t_start)) s"
-	echo "$passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit
-}
-
-in_ns() {	# NS CMD... (run nsenter directly for a background PID: it execs)
-	local ns=$1
-	shift
-	nsenter --net="/run/netns/$P-$ns" "$@"
-}
-
 # client ARGS...: colo-service client in the client namespace; summary in
 # $TMP/client.out, exit status returned.
 client() {
@@ -124,10 +101,6 @@ start_service() {	# VM: colo-service in namespace VM; PID in VM_pid
 	done
 	echo "colo-service in $vm did not start: $(cat "$TMP/$vm.log")"
 	return 1
-}
-
-xdp_on() {	# IFACE: 0 when an XDP program is attached to IFACE
-	ip -d link show dev "$1" 2>/dev/null | grep -q xdp
 }
 
 # status_json EXPR: `colo-proxy status --instance INST --json`'s last line is
