@@ -95,3 +95,22 @@ st_wait() {	# p|s EXPR [SECONDS]: st holds within SECONDS (default 5)
 	done
 	st "$1" "$2"
 }
+
+# VM [ARGS...]: colo-service on TCP_PORT and UDP_PORT in namespace $P-VM with
+# ARGS, log in $TMP/VM.log, PID in VM_pid; 0 once it says it is serving
+start_service() {
+	local vm=$1 pid
+	shift
+	# nsenter directly, not in_ns: nsenter execs, so $! is the service's PID
+	nsenter --net="/run/netns/$P-$vm" "$SVC" --tcp "$TCP_PORT" --udp "$UDP_PORT" \
+		"$@" >"$TMP/$vm.log" 2>&1 &
+	pid=$!
+	eval "${vm}_pid=$pid"
+	for _ in $(seq 50); do
+		grep -q serving "$TMP/$vm.log" 2>/dev/null && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "colo-service in $vm did not start: $(cat "$TMP/$vm.log")"
+	return 1
+}

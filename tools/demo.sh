@@ -233,21 +233,6 @@ sj_wait() {	# INSTANCE EXPR SECONDS: until EXPR is True; 1 on timeout
 	return 1
 }
 
-start_service() {	# VM: colo-service with its control socket in namespace VM
-	local vm=$1 pid i
-	# nsenter directly, not in_ns: nsenter execs, so $! is the service's PID
-	nsenter --net="/run/netns/$P-$vm" "$SVC" --tcp $TCP_PORT --udp $UDP_PORT \
-		--control "$TMP/$vm.ctl" >"$TMP/$vm.log" 2>&1 &
-	pid=$!
-	eval "${vm}_pid=$pid"
-	for i in $(seq 50); do
-		[ -S "$TMP/$vm.ctl" ] && grep -q serving "$TMP/$vm.log" && return 0
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	fail "colo-service in the ${vm^^} namespace did not start: $(cat "$TMP/$vm.log")"
-}
-
 # start_primary MODE: attach the primary; 0 once status says it runs
 start_primary() {
 	local i
@@ -296,8 +281,8 @@ heading "0. Setting up"
 topo_up=1
 say "namespaces $P-cli (client, 192.0.2.1, 2001:db8::1), $P-pvm and $P-svm"
 say "(both VMs: MAC $VM_MAC, 192.0.2.10, 2001:db8::10); taps ${P}c ${P}p ${P}s"
-start_service pvm
-start_service svm
+start_service pvm --control "$TMP/pvm.ctl" || fail "the PVM's stand-in service did not start"
+start_service svm --control "$TMP/svm.ctl" || fail "the SVM's stand-in service did not start"
 say "PVM: colo-service pid $pvm_pid, tcp $TCP_PORT, udp $UDP_PORT, control socket $TMP/pvm.ctl"
 say "SVM: colo-service pid $svm_pid, the same, control socket $TMP/svm.ctl"
 

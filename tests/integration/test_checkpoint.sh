@@ -338,22 +338,6 @@ free_port() {	# a TCP port on 127.0.0.1 nobody listens on
 	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-start_service() {	# VM: colo-service with --control in namespace VM
-	local vm=$1 pid
-	rm -f "$TMP/$vm.ctl"
-	nsenter --net="/run/netns/$P-$vm" "$SVC" --tcp $TCP_PORT --udp $UDP_PORT \
-		--control "$TMP/$vm.ctl" >"$TMP/$vm.log" 2>&1 &
-	pid=$!
-	eval "${vm}_pid=$pid"
-	for _ in $(seq 50); do
-		[ -S "$TMP/$vm.ctl" ] && grep -q serving "$TMP/$vm.log" && return 0
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	echo "colo-service in $vm did not start: $(cat "$TMP/$vm.log")"
-	return 1
-}
-
 # start_primary ARGS...: the primary's attach with checkpoint options ARGS
 # (environment from PRI_ENV, e.g. COLO_TEST_STOP_AT=...); waits until status
 # answers. Native mode, skb if native fails.
@@ -402,7 +386,9 @@ start_pair() {
 	shift
 	stop_pair
 	PORT=$(free_port)
-	start_service pvm && start_service svm || return 1
+	rm -f "$TMP/pvm.ctl" "$TMP/svm.ctl"
+	start_service pvm --control "$TMP/pvm.ctl" &&
+		start_service svm --control "$TMP/svm.ctl" || return 1
 	# shellcheck disable=SC2086 # LOOP_ARGS: option words
 	start_primary --checkpoint "$m" ${LOOP_ARGS:-} "$@" || return 1
 	# shellcheck disable=SC2086

@@ -88,21 +88,6 @@ client_ok() {	# ARGS...: the client exits 0
 	return 1
 }
 
-start_service() {	# VM: colo-service in namespace VM; PID in VM_pid
-	local vm=$1 pid i
-	nsenter --net="/run/netns/$P-$vm" "$SVC" --tcp $TCP_PORT --udp $UDP_PORT \
-		--diverge-file "$TMP/$vm.diverge" >"$TMP/$vm.log" 2>&1 &
-	pid=$!
-	eval "${vm}_pid=$pid"
-	for i in $(seq 30); do	# listening once it has said so
-		grep -q serving "$TMP/$vm.log" 2>/dev/null && return 0
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "colo-service in $vm did not start: $(cat "$TMP/$vm.log")"
-	return 1
-}
-
 # status_json EXPR: `colo-proxy status --instance INST --json`'s last line is
 # an object d for which the Python expression EXPR holds. Helpers in EXPR:
 # reasons(d) = divergence counts by reason, divs(d) = recent divergences,
@@ -202,8 +187,8 @@ check topology-up t_topo
 for vm in pvm svm; do
 	in_ns "$vm" sysctl -q -w net.ipv4.tcp_timestamps="$tcp_ts"
 done
-check service-pvm start_service pvm
-check service-svm start_service svm
+check service-pvm start_service pvm --diverge-file "$TMP/pvm.diverge"
+check service-svm start_service svm --diverge-file "$TMP/svm.diverge"
 [ "$failed" -eq 0 ] || finish
 
 # The harness itself: through a plain bridge the client reaches the PVM.
