@@ -313,13 +313,7 @@ static void print_json(const struct result *r)
 		      "frames_per_s", r->frames_s,
 		      "payload_bytes_per_s", r->bytes_s,
 		      "ns_per_frame", r->frames_s > 0 ? 1e9 / r->frames_s : 0.0);
-	if (!j) {
-		fprintf(stderr, "bench: cannot format JSON\n");
-		return;
-	}
-	json_dumpf(j, stdout, JSON_COMPACT);
-	putchar('\n');
-	json_decref(j);
+	bench_print_json("bench", j);
 }
 
 static void usage(FILE *f)

@@ -73,6 +73,11 @@ const char *bench_case_name(enum bench_case c);
 /* 0 and *out set, or -EINVAL. */
 int bench_case_parse(const char *name, enum bench_case *out);
 
+struct json_t;
+/* Print j (from json_pack; NULL when that failed) as one compact line on
+ * stdout, then drop it; a NULL j is said on stderr, naming prog. */
+void bench_print_json(const char *prog, struct json_t *j);
+
 /* Median of v[0..n) (sorts v in place); 0 when n is 0. */
 double bench_median(double *v, unsigned int n);
 uint64_t bench_now_ns(void);

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "benchlib.h"
 #include "pktbuild.h"
 
@@ -404,4 +406,15 @@ int bench_opt_count(const char *prog, const char *opt, const char *arg,
 		return -EINVAL;
 	}
 	return 0;
+}
+
+void bench_print_json(const char *prog, json_t *j)
+{
+	if (!j) {
+		fprintf(stderr, "%s: cannot format JSON\n", prog);
+		return;
+	}
+	json_dumpf(j, stdout, JSON_COMPACT);
+	putchar('\n');
+	json_decref(j);
 }

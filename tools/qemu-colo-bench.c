@@ -563,13 +563,7 @@ static void print_json(const struct summary *sm)
 		      "checkpoints", (json_int_t)sm->checkpoints,
 		      "not_released", (json_int_t)sm->not_released,
 		      "qemu_died", (int)sm->died);
-	if (!j) {
-		fprintf(stderr, "qemu-colo-bench: cannot format JSON\n");
-		return;
-	}
-	json_dumpf(j, stdout, JSON_COMPACT);
-	putchar('\n');
-	json_decref(j);
+	bench_print_json("qemu-colo-bench", j);
 }
 
 static void usage(FILE *f)
